@@ -1,0 +1,60 @@
+import type { ResolvedTable } from '../../../lib/config/resolve';
+import { SYSTEM_COLUMNS } from '../../../lib/ledger/table-ddl';
+import { qualified, quoteIdent } from '../../../lib/sql/ident';
+
+/**
+ * Appends a batch's staged rows to the history in (lsn, seqval, op) order: `_seq` continues the
+ * table's sequence, `_chain_hash` extends the hash chain from the current head (ledger.chain_agg
+ * as a running window aggregate). Rows already in the ledger are skipped (idempotent).
+ * Parameters: :runId, :iteration, :lastSeq, :head (hex).
+ */
+export function appendSql(t: ResolvedTable): string {
+  const history = qualified('ledger', t.historyTable);
+  const stage = qualified('ledger_stage', t.stageTable);
+  const biz = t.columns.map((c) => quoteIdent(c.target));
+  const cols = [...SYSTEM_COLUMNS.map(([n]) => n).filter((n) => n !== '_recorded_at'), ...biz];
+  const select = [
+    ':lastSeq + row_number() OVER w',
+    's._lsn',
+    's._seqval',
+    's._op',
+    's._before',
+    's._valid_from',
+    ':runId',
+    's._row_hash',
+    `ledger.chain_agg(decode(:head, 'hex'), s._row_hash) OVER w`,
+    's._extra',
+    ...biz.map((b) => `s.${b}`),
+  ];
+  return (
+    `INSERT INTO ${history} (${cols.map((c) => (c.startsWith('"') ? c : quoteIdent(c))).join(', ')}) ` +
+    `SELECT ${select.join(', ')} FROM ${stage} s ` +
+    `WHERE s._run_id = :runId AND s._iteration = :iteration ` +
+    `AND NOT EXISTS (SELECT 1 FROM ${history} h WHERE h._lsn = s._lsn AND h._seqval = s._seqval AND h._op = s._op) ` +
+    `WINDOW w AS (ORDER BY s._lsn, s._seqval, s._op ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ` +
+    `ORDER BY s._lsn, s._seqval, s._op`
+  );
+}
+
+export function headSql(t: ResolvedTable): string {
+  return `SELECT _seq AS seq, encode(_chain_hash, 'hex') AS head FROM ${qualified('ledger', t.historyTable)} ORDER BY _seq DESC LIMIT 1`;
+}
+
+/** The digest of what one batch appended: rows, LSN and sequence bounds, and the new chain head. */
+export function appendedDigestSql(t: ResolvedTable): string {
+  const history = qualified('ledger', t.historyTable);
+  return (
+    `SELECT count(*) AS rows, min(encode(_lsn, 'hex')) AS first_lsn, max(encode(_lsn, 'hex')) AS last_lsn, ` +
+    `min(_seq) AS first_seq, max(_seq) AS last_seq, ` +
+    `(SELECT encode(_chain_hash, 'hex') FROM ${history} ORDER BY _seq DESC LIMIT 1) AS chain_head ` +
+    `FROM ${history} WHERE _seq > :lastSeq`
+  );
+}
+
+export function lockSql(t: ResolvedTable): string {
+  return `LOCK TABLE ${qualified('ledger', t.historyTable)} IN EXCLUSIVE MODE`;
+}
+
+export function clearStageSql(t: ResolvedTable): string {
+  return `DELETE FROM ${qualified('ledger_stage', t.stageTable)} WHERE _run_id = :runId AND _iteration = :iteration`;
+}

@@ -1,0 +1,12 @@
+import { readManifest, TransformManifest } from '../../../lib/pipeline/manifest';
+import { BatchInput } from '../../../lib/pipeline/state';
+import { stepHandler } from '../../../lib/runtime/handler';
+import { commitBatch } from './commit-batch';
+
+export const handler = stepHandler('Commit', BatchInput, async (input, rt) => {
+  const first = input.tables[0];
+  const rulesHash = first ? (await readManifest(rt.chunks, first.transform.manifestKey, TransformManifest)).rulesHash : null;
+  const out = await commitBatch(rt.db, rt.config, input, rulesHash);
+  rt.log.info('committed', { runId: input.runId, iteration: input.iteration, appended: out.appended });
+  return out;
+});

@@ -1,0 +1,9 @@
+import { CompensateInput } from '../../../lib/pipeline/state';
+import { stepHandler } from '../../../lib/runtime/handler';
+import { compensateRun } from './compensate-run';
+
+export const handler = stepHandler('Compensate', CompensateInput, async (input, rt) => {
+  const out = await compensateRun(rt.db, rt.chunks, rt.config, input);
+  rt.log.warn('compensated', { runId: input.runId, attempt: out.attempt, actions: out.actions.length, error: input.error.Error ?? null });
+  return out;
+});

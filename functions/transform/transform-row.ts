@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import type { PipelineConfig, ResolvedTable } from '../../lib/config/resolve';
+import { SchemaDriftError } from '../../lib/errors';
+import { rowHash } from '../../lib/ledger/row-hash';
+import type { LedgerRow, RejectedRow, RejectionReason } from '../../lib/pipeline/ledger-row';
+import type { CdcChangeRow } from '../../lib/source/port';
+import { canonicalTimestamp, canonicalValue } from '../../lib/types/canonical';
+
+export type TransformResult = { accepted: LedgerRow } | { rejected: RejectedRow };
+
+const OPS = { 1: 'D', 2: 'I', 4: 'U' } as const;
+
+/** Hash of everything that decides how a table's rows are transformed (types, targets, rules). */
+export function rulesHash(config: PipelineConfig): string {
+  const doc = config.tables.map((t) => ({
+    ci: t.captureInstance,
+    columns: t.columns.map((c) => [c.source, c.target, c.declaredType, c.nullable]),
+    rules: t.rules,
+  }));
+  return createHash('sha256').update(JSON.stringify({ tz: config.sourceTimeZone, tables: doc })).digest('hex');
+}
+
+function canonicalImage(
+  table: ResolvedTable,
+  values: Readonly<Record<string, string | null>>,
+  timeZone: string,
+  reasons: RejectionReason[],
+  where: string,
+  at: CdcChangeRow,
+): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const col of table.columns) {
+    const raw = values[col.source];
+    if (raw === undefined) {
+      throw new SchemaDriftError(
+        `${table.captureInstance}: column ${col.source} is configured but not captured (change at LSN 0x${at.lsn}, seqval 0x${at.seqval}); ` +
+          `the capture instance's columns changed — add a new capture instance or remove the column from the config`,
+      );
+    }
+    if (raw === null) {
+      if (!col.nullable) reasons.push({ rule: 'type', column: col.source, message: `${where}NULL in a column configured as not nullable` });
+      out[col.target] = null;
+      continue;
+    }
+    const c = canonicalValue(raw, col.type, timeZone);
+    if ('error' in c) reasons.push({ rule: 'type', column: col.source, message: `${where}${c.error} (declared ${col.declaredType})` });
+    else out[col.target] = c.value;
+  }
+  return out;
+}
+
+function extraColumns(table: ResolvedTable, values: Readonly<Record<string, string | null>>): Record<string, string | null> | null {
+  const known = new Set(table.columns.map((c) => c.source));
+  const extra = Object.entries(values).filter(([k]) => !known.has(k));
+  return extra.length > 0 ? Object.fromEntries(extra) : null;
+}
+
+/**
+ * One change (with its before-image for an update, when captured) → a ledger row or a rejection.
+ * Pure: no I/O, the same input always gives the same output.
+ */
+export function transformChange(table: ResolvedTable, timeZone: string, change: CdcChangeRow, before: CdcChangeRow | null): TransformResult {
+  if (change.operation === 3) throw new RangeError('an update before-image (operation 3) is folded into its after-image');
+  const op = OPS[change.operation];
+  const reasons: RejectionReason[] = [];
+  const values = canonicalImage(table, change.values, timeZone, reasons, '', change);
+  const beforeValues = before ? canonicalImage(table, before.values, timeZone, reasons, 'before-image: ', change) : null;
+  const validFrom = canonicalTimestamp(change.commitTime, timeZone, 7);
+  if ('error' in validFrom) reasons.push({ rule: 'commitTime', message: `tran_end_time ${validFrom.error}` });
+  if (reasons.length > 0 || 'error' in validFrom) {
+    return {
+      rejected: {
+        lsn: change.lsn,
+        seqval: change.seqval,
+        op,
+        commitTime: change.commitTime,
+        row: change.values,
+        before: before ? before.values : null,
+        reasons,
+      },
+    };
+  }
+  const row = {
+    lsn: change.lsn,
+    seqval: change.seqval,
+    op,
+    validFrom: validFrom.value,
+    values,
+    before: beforeValues,
+    extra: extraColumns(table, change.values),
+  };
+  return { accepted: { ...row, rowHash: rowHash(row) } };
+}
+
+/**
+ * Pairs each update's before-image (operation 3) with the after-image (operation 4) that follows it
+ * in (lsn, seqval, operation) order, across chunk boundaries.
+ */
+export class UpdatePairer {
+  private pending: CdcChangeRow | null = null;
+  folded = 0;
+
+  /** Returns the change to transform now (with its before-image), or null when waiting for the pair. */
+  push(change: CdcChangeRow): { change: CdcChangeRow; before: CdcChangeRow | null } | null {
+    if (change.operation === 3) {
+      this.assertNoPending(change);
+      this.pending = change;
+      return null;
+    }
+    const before = this.pending;
+    if (before && (change.operation !== 4 || before.lsn !== change.lsn || before.seqval !== change.seqval)) {
+      this.assertNoPending(change);
+    }
+    this.pending = null;
+    if (before) this.folded++;
+    return { change, before };
+  }
+
+  finish(): void {
+    if (this.pending) this.assertNoPending(null);
+  }
+
+  private assertNoPending(next: CdcChangeRow | null): void {
+    if (this.pending) {
+      const p = this.pending;
+      throw new SchemaDriftError(
+        `update before-image at LSN 0x${p.lsn}, seqval 0x${p.seqval} has no after-image` +
+          (next ? ` (next change: LSN 0x${next.lsn}, operation ${next.operation})` : ' (end of window)') +
+          `; the change stream is not in (lsn, seqval, operation) order — check the source adapter`,
+      );
+    }
+  }
+}

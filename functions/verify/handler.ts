@@ -1,0 +1,68 @@
+import { tableByCaptureInstance } from '../../lib/config/load';
+import { VerificationError } from '../../lib/errors';
+import { qualified } from '../../lib/sql/ident';
+import { readManifest, TransformManifest } from '../../lib/pipeline/manifest';
+import { BatchInput, type VerifyOutput } from '../../lib/pipeline/state';
+import { stepHandler } from '../../lib/runtime/handler';
+import type { Runtime } from '../../lib/runtime/runtime';
+import { verifyTable, type TableFacts } from './verify-batch';
+import type { TableResult } from '../../lib/pipeline/state';
+
+async function factsFor(rt: Runtime, input: BatchInput, result: TableResult): Promise<TableFacts> {
+  const ci = result.window.captureInstance;
+  const table = tableByCaptureInstance(rt.config, ci);
+  const stage = qualified('ledger_stage', table.stageTable);
+  const history = qualified('ledger', table.historyTable);
+  const batch = { runId: input.runId, iteration: input.iteration };
+  const manifest = await readManifest(rt.chunks, result.transform.manifestKey, TransformManifest);
+  const staged = await rt.db.execute(
+    `SELECT _chunk AS chunk, count(*) AS rows,
+            encode(sha256(string_agg(_row_hash, ''::bytea ORDER BY _lsn, _seqval, _op)), 'hex') AS content_hash,
+            min(encode(_lsn, 'hex')) AS first_lsn, max(encode(_lsn, 'hex')) AS last_lsn
+       FROM ${stage} WHERE _run_id = :runId AND _iteration = :iteration GROUP BY _chunk`,
+    batch,
+  );
+  const wm = await rt.db.execute(`SELECT encode(lsn, 'hex') AS lsn FROM ledger.watermarks WHERE capture_instance = :ci`, { ci });
+  const dup = await rt.db.execute(
+    `SELECT count(*) AS n FROM ${stage} s JOIN ${history} h ON h._lsn = s._lsn AND h._seqval = s._seqval AND h._op = s._op
+      WHERE s._run_id = :runId AND s._iteration = :iteration`,
+    batch,
+  );
+  const q = await rt.db.execute(
+    `SELECT count(*) AS n FROM ledger.quarantine WHERE capture_instance = :ci AND lsn BETWEEN decode(:from, 'hex') AND decode(:to, 'hex')`,
+    { ci, from: result.window.fromLsn, to: result.window.toLsn },
+  );
+  return {
+    result,
+    manifest,
+    staged: staged.rows.map((r) => ({
+      chunk: Number(r.chunk),
+      rows: Number(r.rows),
+      contentHash: String(r.content_hash),
+      firstLsn: String(r.first_lsn),
+      lastLsn: String(r.last_lsn),
+    })),
+    watermark: wm.rows[0] ? String(wm.rows[0].lsn) : null,
+    alreadyInLedger: Number(dup.rows[0]?.n ?? 0),
+    quarantinedInWindow: Number(q.rows[0]?.n ?? 0),
+  };
+}
+
+async function verify(input: BatchInput, rt: Runtime): Promise<VerifyOutput> {
+  const problems: string[] = [];
+  let rows = 0;
+  for (const result of input.tables) {
+    const facts = await factsFor(rt, input, result);
+    problems.push(...verifyTable(facts));
+    rows += facts.manifest.accepted;
+  }
+  if (problems.length > 0) {
+    throw new VerificationError(
+      `run ${input.runId} iteration ${input.iteration} failed verification; nothing was committed:\n  - ${problems.join('\n  - ')}\n` +
+        `Investigate the named table; after fixing the cause, redrive the run (staging is rebuilt from the source).`,
+    );
+  }
+  return { tables: input.tables.length, rows };
+}
+
+export const handler = stepHandler('Verify', BatchInput, verify);

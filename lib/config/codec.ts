@@ -1,0 +1,82 @@
+import * as t from 'io-ts';
+
+/** A PostgreSQL identifier we create ourselves: lower-case, no quoting surprises, <= 63 bytes. */
+export interface TargetNameBrand {
+  readonly TargetName: unique symbol;
+}
+export const TargetName = t.brand(
+  t.string,
+  (s): s is t.Branded<string, TargetNameBrand> => /^[a-z_][a-z0-9_]{0,62}$/.test(s) && !s.startsWith('_'),
+  'TargetName',
+);
+
+/** A SQL Server identifier as it appears in CDC metadata (letters, digits, _, @, #, $; <= 128). */
+export interface SourceNameBrand {
+  readonly SourceName: unique symbol;
+}
+export const SourceName = t.brand(
+  t.string,
+  (s): s is t.Branded<string, SourceNameBrand> => /^[A-Za-z_@#][A-Za-z0-9_@#$]{0,127}$/.test(s),
+  'SourceName',
+);
+
+const PositiveInt = t.brand(
+  t.number,
+  (n): n is t.Branded<number, { readonly PositiveInt: unique symbol }> => Number.isInteger(n) && n > 0,
+  'PositiveInt',
+);
+
+export const ColumnConfig = t.intersection([
+  t.type({
+    /** Source column name as captured by CDC. */
+    name: SourceName,
+    /** SQL Server type as declared, e.g. 'decimal(18,4)'. */
+    type: t.string,
+  }),
+  t.partial({
+    /** Ledger column name; default: the source name in snake_case. */
+    target: TargetName,
+    nullable: t.boolean,
+  }),
+]);
+export type ColumnConfig = t.TypeOf<typeof ColumnConfig>;
+
+/** Rule kinds. This issue has pass-through only; the rules engine adds the rest. */
+export const RuleConfig = t.type({ kind: t.literal('passThrough') }, 'RuleConfig');
+export type RuleConfig = t.TypeOf<typeof RuleConfig>;
+
+export const TableConfig = t.intersection([
+  t.type({
+    /** The CDC capture instance, e.g. 'dbo_Inventory'. */
+    captureInstance: SourceName,
+    keyColumns: t.array(SourceName),
+    columns: t.array(ColumnConfig),
+  }),
+  t.partial({
+    /** Ledger table base name; default: capture instance lower-cased ('dbo_inventory' → ledger.dbo_inventory_history). */
+    target: TargetName,
+    /** Read 'all update old' and keep each update's before-image in `_before`. Default true. */
+    captureBeforeImage: t.boolean,
+    rules: t.array(RuleConfig),
+  }),
+]);
+export type TableConfig = t.TypeOf<typeof TableConfig>;
+
+export const PipelineConfigCodec = t.intersection([
+  t.type({
+    source: t.type({
+      /** IANA time zone of the SQL Server's clock (lsn_time_mapping, datetime2 columns). */
+      timeZone: t.string,
+    }),
+    tables: t.array(TableConfig),
+  }),
+  t.partial({
+    /** Rows per chunk object (NDJSON) and per Data API ExecuteStatement. Default 5000. */
+    chunkSize: PositiveInt,
+    /** Changes per iteration over all capture instances. Default 100000. */
+    maxChangesPerRun: PositiveInt,
+    /** Plan → commit iterations in one execution before the rest is left to the next run. Default 10. */
+    maxIterationsPerRun: PositiveInt,
+  }),
+]);
+export type PipelineConfigInput = t.TypeOf<typeof PipelineConfigCodec>;

@@ -1,0 +1,94 @@
+/**
+ * Versioned migrations of the ledger database's fixed part (bookkeeping, functions). Each is a list
+ * of single statements, because the Data API runs one statement per call. The per-table part
+ * (history and staging tables) is generated from the config: see table-ddl.ts.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: readonly string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'ledger bookkeeping',
+    statements: [
+      `CREATE SCHEMA IF NOT EXISTS ledger`,
+      `CREATE SCHEMA IF NOT EXISTS ledger_stage`,
+      `CREATE TABLE IF NOT EXISTS ledger.runs (
+         run_id text PRIMARY KEY,
+         execution_id text NOT NULL,
+         status text NOT NULL CHECK (status IN ('running', 'committed', 'failed', 'skipped')),
+         started_at timestamptz NOT NULL DEFAULT now(),
+         finished_at timestamptz,
+         iterations integer NOT NULL DEFAULT 0,
+         changes_appended bigint NOT NULL DEFAULT 0,
+         changes_quarantined bigint NOT NULL DEFAULT 0,
+         rules_hash text,
+         trigger jsonb
+       )`,
+      `CREATE TABLE IF NOT EXISTS ledger.capture_instances (
+         capture_instance text PRIMARY KEY,
+         history_table text NOT NULL,
+         key_columns jsonb NOT NULL,
+         columns jsonb NOT NULL,
+         registered_at timestamptz NOT NULL DEFAULT now()
+       )`,
+      `CREATE TABLE IF NOT EXISTS ledger.watermarks (
+         capture_instance text PRIMARY KEY REFERENCES ledger.capture_instances (capture_instance),
+         lsn bytea NOT NULL,
+         run_id text NOT NULL,
+         committed_at timestamptz NOT NULL DEFAULT now()
+       )`,
+      `CREATE TABLE IF NOT EXISTS ledger.digests (
+         run_id text NOT NULL,
+         iteration integer NOT NULL,
+         capture_instance text NOT NULL,
+         first_lsn bytea,
+         last_lsn bytea,
+         rows bigint NOT NULL,
+         first_seq bigint,
+         last_seq bigint,
+         chain_head bytea,
+         hash_version integer NOT NULL DEFAULT 1,
+         created_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (run_id, iteration, capture_instance)
+       )`,
+      `CREATE TABLE IF NOT EXISTS ledger.run_compensations (
+         id bigserial PRIMARY KEY,
+         run_id text NOT NULL,
+         attempt integer NOT NULL,
+         action text NOT NULL,
+         detail jsonb NOT NULL DEFAULT '{}'::jsonb,
+         created_at timestamptz NOT NULL DEFAULT now()
+       )`,
+      `CREATE TABLE IF NOT EXISTS ledger.quarantine (
+         id bigserial PRIMARY KEY,
+         run_id text NOT NULL,
+         capture_instance text NOT NULL,
+         lsn bytea NOT NULL,
+         seqval bytea NOT NULL,
+         op char(1) NOT NULL,
+         commit_time text NOT NULL,
+         row_data jsonb NOT NULL,
+         reasons jsonb NOT NULL,
+         created_at timestamptz NOT NULL DEFAULT now(),
+         UNIQUE (capture_instance, lsn, seqval, op)
+       )`,
+      `CREATE INDEX IF NOT EXISTS quarantine_run ON ledger.quarantine (run_id)`,
+      // Hash chain step: chain_n = sha256(chain_(n-1) || row_hash_n); the genesis head is 32 zero bytes.
+      `CREATE OR REPLACE FUNCTION ledger.chain_step(state bytea, seed bytea, row_hash bytea) RETURNS bytea
+         LANGUAGE sql IMMUTABLE PARALLEL SAFE
+         AS $$ SELECT sha256(coalesce(state, seed, '\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) || row_hash) $$`,
+      `DROP AGGREGATE IF EXISTS ledger.chain_agg(bytea, bytea)`,
+      `CREATE AGGREGATE ledger.chain_agg(seed bytea, row_hash bytea) (SFUNC = ledger.chain_step, STYPE = bytea)`,
+    ],
+  },
+];
+
+export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS public.cdc_ledger_migrations (
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`;

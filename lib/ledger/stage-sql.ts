@@ -1,0 +1,43 @@
+import type { ResolvedColumn, ResolvedTable } from '../config/resolve';
+import { qualified, quoteIdent } from '../sql/ident';
+
+/** `(r.values->>'col')::<type>`: the typed value of a business column from a staged JSON row. */
+function typedValue(c: ResolvedColumn, from: string): string {
+  const text = `(${from}->>'${c.target}')`; // target names are validated [a-z0-9_]
+  return c.pgType === 'bytea' ? `decode(${text}, 'hex')` : `${text}::${c.pgType}`;
+}
+
+/**
+ * One statement stages a whole chunk: the rows travel as one JSON parameter and are unpacked with
+ * jsonb_to_recordset. Idempotent on (run, lsn, seqval, op). Parameters: :runId, :iteration, :chunk, :rows.
+ */
+export function stageInsertSql(t: ResolvedTable): string {
+  const cols = ['_run_id', '_iteration', '_chunk', '_lsn', '_seqval', '_op', '_before', '_valid_from', '_row_hash', '_extra', ...t.columns.map((c) => c.target)];
+  const values = [
+    ':runId',
+    ':iteration',
+    ':chunk',
+    `decode(r.lsn, 'hex')`,
+    `decode(r.seqval, 'hex')`,
+    'r.op',
+    'r.before',
+    `r."validFrom"::timestamptz`,
+    `decode(r."rowHash", 'hex')`,
+    'r.extra',
+    ...t.columns.map((c) => typedValue(c, 'r."values"')),
+  ];
+  return (
+    `INSERT INTO ${qualified('ledger_stage', t.stageTable)} (${cols.map(quoteIdent).join(', ')}) ` +
+    `SELECT ${values.join(', ')} ` +
+    `FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(lsn text, seqval text, op text, "validFrom" text, "values" jsonb, before jsonb, extra jsonb, "rowHash" text) ` +
+    `ON CONFLICT ON CONSTRAINT ${quoteIdent(`${t.stageTable}_stage_change`)} DO NOTHING`
+  );
+}
+
+/** Rejected rows → ledger.quarantine, idempotent per change. Parameters: :runId, :ci, :rows. */
+export const QUARANTINE_INSERT_SQL =
+  `INSERT INTO ledger.quarantine (run_id, capture_instance, lsn, seqval, op, commit_time, row_data, reasons) ` +
+  `SELECT :runId, :ci, decode(r.lsn, 'hex'), decode(r.seqval, 'hex'), r.op, r."commitTime", ` +
+  `jsonb_build_object('after', r.row, 'before', r.before), r.reasons ` +
+  `FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(lsn text, seqval text, op text, "commitTime" text, row jsonb, before jsonb, reasons jsonb) ` +
+  `ON CONFLICT (capture_instance, lsn, seqval, op) DO NOTHING`;

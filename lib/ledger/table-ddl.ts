@@ -1,0 +1,63 @@
+import type { ResolvedColumn, ResolvedTable } from '../config/resolve';
+import { qualified, quoteIdent } from '../sql/ident';
+
+/**
+ * DDL for one capture instance, generated from the validated config. Idempotent: re-running after a
+ * column was added to the config adds it (nullable) and keeps every existing row and hash.
+ *
+ * ledger.<target>_history: the insert-only history. System columns first, then the business columns.
+ * ledger_stage.<target>: the per-run staging area Load writes to and Commit drains.
+ */
+export const SYSTEM_COLUMNS = [
+  ['_seq', 'bigint NOT NULL'],
+  ['_lsn', 'bytea NOT NULL'],
+  ['_seqval', 'bytea NOT NULL'],
+  ['_op', "char(1) NOT NULL CHECK (_op IN ('I', 'U', 'D', 'S'))"],
+  ['_before', 'jsonb'],
+  ['_valid_from', 'timestamptz NOT NULL'],
+  ['_recorded_at', 'timestamptz NOT NULL DEFAULT now()'],
+  ['_run_id', 'text NOT NULL'],
+  ['_row_hash', 'bytea NOT NULL'],
+  ['_chain_hash', 'bytea NOT NULL'],
+  ['_extra', 'jsonb'],
+] as const;
+
+const STAGE_COLUMNS = [
+  ['_run_id', 'text NOT NULL'],
+  ['_iteration', 'integer NOT NULL'],
+  ['_chunk', 'integer NOT NULL'],
+  ['_lsn', 'bytea NOT NULL'],
+  ['_seqval', 'bytea NOT NULL'],
+  ['_op', 'char(1) NOT NULL'],
+  ['_before', 'jsonb'],
+  ['_valid_from', 'timestamptz NOT NULL'],
+  ['_row_hash', 'bytea NOT NULL'],
+  ['_extra', 'jsonb'],
+] as const;
+
+function businessColumn(c: ResolvedColumn): string {
+  // Business columns are nullable in the ledger: a delete's row or a later-added column may lack values.
+  return `${quoteIdent(c.target)} ${c.pgType}`;
+}
+
+export function tableDdl(t: ResolvedTable): string[] {
+  const history = qualified('ledger', t.historyTable);
+  const stage = qualified('ledger_stage', t.stageTable);
+  const sys = SYSTEM_COLUMNS.map(([n, d]) => `${quoteIdent(n)} ${d}`);
+  const stageSys = STAGE_COLUMNS.map(([n, d]) => `${quoteIdent(n)} ${d}`);
+  const biz = t.columns.map(businessColumn);
+  const keyCols = t.keyColumns.map((k) => quoteIdent(k.target)).join(', ');
+  const statements = [
+    `CREATE TABLE IF NOT EXISTS ${history} (${[...sys, ...biz].join(', ')}, ` +
+      `CONSTRAINT ${quoteIdent(`${t.historyTable}_pk`)} PRIMARY KEY (_seq), ` +
+      `CONSTRAINT ${quoteIdent(`${t.historyTable}_change`)} UNIQUE (_lsn, _seqval, _op))`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${t.historyTable}_key`)} ON ${history} (${keyCols}, _lsn, _seqval)`,
+    `CREATE TABLE IF NOT EXISTS ${stage} (${[...stageSys, ...biz].join(', ')}, ` +
+      `CONSTRAINT ${quoteIdent(`${t.stageTable}_stage_change`)} UNIQUE (_run_id, _lsn, _seqval, _op))`,
+  ];
+  for (const c of t.columns) {
+    statements.push(`ALTER TABLE ${history} ADD COLUMN IF NOT EXISTS ${businessColumn(c)}`);
+    statements.push(`ALTER TABLE ${stage} ADD COLUMN IF NOT EXISTS ${businessColumn(c)}`);
+  }
+  return statements;
+}

@@ -1,0 +1,93 @@
+import * as t from 'io-ts';
+
+/**
+ * io-ts codecs for every state's input and output: the contract between the state machine
+ * (statemachine/pipeline.asl.json) and the handlers. Only keys, LSNs and counts travel here —
+ * never rows (the 256 KiB state payload limit cannot be caught).
+ */
+const Lsn = t.refinement(t.string, (s) => /^[0-9a-f]{20}$/.test(s), 'Lsn (20 lower-case hex digits)');
+const Count = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'Count (integer >= 0)');
+const RunId = t.refinement(t.string, (s) => /^[A-Za-z0-9_.:-]{1,80}$/.test(s), 'RunId');
+const Iteration = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 1, 'Iteration (integer >= 1)');
+
+export const OpenRunInput = t.type({
+  executionId: t.string,
+  executionName: RunId,
+  startTime: t.string,
+  input: t.unknown,
+});
+export type OpenRunInput = t.TypeOf<typeof OpenRunInput>;
+
+export const RunRef = t.type({ runId: RunId, skipped: t.boolean, iteration: Iteration });
+export type RunRef = t.TypeOf<typeof RunRef>;
+
+export const PlanInput = t.type({ runId: RunId, iteration: Iteration });
+export type PlanInput = t.TypeOf<typeof PlanInput>;
+
+export const Window = t.type({
+  captureInstance: t.string,
+  /** Inclusive start; `empty` windows have nothing to read and only confirm the watermark. */
+  fromLsn: Lsn,
+  toLsn: Lsn,
+  /** The committed watermark the window continues from (null: first run, start at min_lsn). */
+  afterLsn: t.union([Lsn, t.null]),
+  changes: Count,
+  empty: t.boolean,
+});
+export type Window = t.TypeOf<typeof Window>;
+
+export const PlanOutput = t.type({
+  windows: t.array(Window),
+  changes: Count,
+  /** Another iteration should follow in this execution (backlog left, iteration cap not reached). */
+  continue: t.boolean,
+  backlog: t.boolean,
+});
+export type PlanOutput = t.TypeOf<typeof PlanOutput>;
+
+export const TableItem = t.type({ runId: RunId, iteration: Iteration, window: Window });
+export type TableItem = t.TypeOf<typeof TableItem>;
+
+export const ExtractOutput = t.type({ manifestKey: t.string, rows: Count, chunks: Count });
+export type ExtractOutput = t.TypeOf<typeof ExtractOutput>;
+
+export const TransformInput = t.intersection([TableItem, t.type({ extract: ExtractOutput })]);
+export type TransformInput = t.TypeOf<typeof TransformInput>;
+
+export const TransformOutput = t.type({ manifestKey: t.string, accepted: Count, rejected: Count, chunks: Count });
+export type TransformOutput = t.TypeOf<typeof TransformOutput>;
+
+export const LoadInput = t.intersection([TableItem, t.type({ transform: TransformOutput })]);
+export type LoadInput = t.TypeOf<typeof LoadInput>;
+
+export const LoadOutput = t.type({ staged: Count, quarantined: Count, statements: Count });
+export type LoadOutput = t.TypeOf<typeof LoadOutput>;
+
+export const TableResult = t.type({ window: Window, extract: ExtractOutput, transform: TransformOutput, load: LoadOutput });
+export type TableResult = t.TypeOf<typeof TableResult>;
+
+export const BatchInput = t.type({ runId: RunId, iteration: Iteration, tables: t.array(TableResult) });
+export type BatchInput = t.TypeOf<typeof BatchInput>;
+
+export const VerifyOutput = t.type({ tables: Count, rows: Count });
+export type VerifyOutput = t.TypeOf<typeof VerifyOutput>;
+
+export const TableDigest = t.type({
+  captureInstance: t.string,
+  rows: Count,
+  firstLsn: t.union([Lsn, t.null]),
+  lastLsn: t.union([Lsn, t.null]),
+  chainHead: t.union([t.string, t.null]),
+  watermark: Lsn,
+});
+export type TableDigest = t.TypeOf<typeof TableDigest>;
+
+export const CommitOutput = t.type({ appended: Count, digests: t.array(TableDigest), message: t.string });
+export type CommitOutput = t.TypeOf<typeof CommitOutput>;
+
+export const CompensateInput = t.type({
+  runId: RunId,
+  executionId: t.string,
+  error: t.partial({ Error: t.string, Cause: t.string }),
+});
+export type CompensateInput = t.TypeOf<typeof CompensateInput>;

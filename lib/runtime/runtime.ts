@@ -1,0 +1,36 @@
+import type { ChunkStore } from '../chunks/port';
+import type { PipelineConfig } from '../config/resolve';
+import type { LedgerDb } from '../data-api/client';
+import type { Logger } from '../log';
+import type { CdcSource } from '../source/port';
+import { buildRuntimeFromEnvironment } from './from-environment';
+
+/**
+ * Everything a handler talks to, created once per container (module scope) and injectable: the
+ * local runner and tests set it with `setRuntime`; in AWS it is built from the environment on the
+ * first invocation. Handlers never know which runtime they are in.
+ */
+export interface Runtime {
+  readonly config: PipelineConfig;
+  readonly db: LedgerDb;
+  readonly source: CdcSource;
+  readonly chunks: ChunkStore;
+  readonly log: Logger;
+}
+
+let injected: Runtime | undefined;
+let built: Promise<Runtime> | undefined;
+
+export function setRuntime(runtime: Runtime | undefined): void {
+  injected = runtime;
+  built = undefined;
+}
+
+export function getRuntime(): Promise<Runtime> {
+  if (injected) return Promise.resolve(injected);
+  built ??= buildRuntimeFromEnvironment(process.env).catch((err: unknown) => {
+    built = undefined; // let the next invocation try again
+    throw err;
+  });
+  return built;
+}

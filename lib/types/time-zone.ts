@@ -1,0 +1,51 @@
+/**
+ * Source wall-clock time (SQL Server has no zone on datetime2 / lsn_time_mapping) → UTC.
+ * Ambiguous wall times (the repeated hour when clocks go back) resolve to the earlier instant;
+ * wall times that do not exist (the skipped hour) move forward by the gap, like SQL Server's
+ * AT TIME ZONE does.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** Offset of `timeZone` from UTC at the instant `utcMs`, in milliseconds (local - UTC). */
+export function zoneOffsetMs(timeZone: string, utcMs: number): number {
+  const parts = formatter(timeZone).formatToParts(new Date(utcMs));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  const wholeSecondUtc = Math.floor(utcMs / 1000) * 1000;
+  return asUtc - wholeSecondUtc;
+}
+
+/** Milliseconds since the epoch for a wall-clock time (given as UTC-fields ms) in `timeZone`. */
+export function wallClockToUtcMs(wallAsUtcMs: number, timeZone: string): number {
+  // Try the offsets in force a day either side: the earlier instant that maps back to the wall time wins.
+  const candidates = new Set<number>([
+    zoneOffsetMs(timeZone, wallAsUtcMs - 86_400_000),
+    zoneOffsetMs(timeZone, wallAsUtcMs),
+    zoneOffsetMs(timeZone, wallAsUtcMs + 86_400_000),
+  ]);
+  const matches = [...candidates]
+    .map((off) => wallAsUtcMs - off)
+    .filter((utc) => utc + zoneOffsetMs(timeZone, utc) === wallAsUtcMs)
+    .sort((a, b) => a - b);
+  if (matches[0] !== undefined) return matches[0];
+  // In a spring-forward gap: interpret with the offset before the gap (moves the time forward).
+  return wallAsUtcMs - zoneOffsetMs(timeZone, wallAsUtcMs - 86_400_000);
+}
