@@ -1,0 +1,23 @@
+import { openDatabase } from '../../local/db/open';
+import { installSource } from '../../local/source/install';
+import { simulateErpActivity } from '../../local/source/simulator';
+import type { CommonOptions } from '../options';
+import { loadConfigFile } from '../../lib/config/load';
+import { count, progress } from '../format';
+import { mkdir } from 'node:fs/promises';
+
+export async function simulateCommand(o: CommonOptions, changes: number, seed: number): Promise<number> {
+  const config = loadConfigFile(o.configPath);
+  await mkdir(o.dataDir, { recursive: true });
+  const db = await openDatabase({ url: o.sourceUrl, dataDir: o.dataDir, name: 'source' });
+  try {
+    await installSource(db, { timeZone: config.sourceTimeZone });
+    const p = progress(`simulating ${count(changes)} ERP changes (seed ${seed})...`);
+    const r = await simulateErpActivity(db, { changes, seed, onProgress: (n) => p.update(`${count(n)}`) });
+    p.done(`${count(r.changes)} changes in ${count(r.transactions)} transactions`);
+    if (o.json) console.log(JSON.stringify(r, null, 2));
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

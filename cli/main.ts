@@ -1,0 +1,102 @@
+import { parseArgs } from 'node:util';
+import { describeError } from '../lib/errors';
+import { demoCommand } from './commands/demo';
+import { runCommand } from './commands/run';
+import { runsList, runsShow } from './commands/runs';
+import { parseInterval, scheduleCommand } from './commands/schedule';
+import { simulateCommand } from './commands/simulate';
+import { migrateCommand } from './commands/migrate';
+import { COMMON_OPTIONS, commonOptions, localOptions } from './options';
+
+export const USAGE = `cdc-ledger — every change of a SQL Server ERP (CDC), appended to an immutable ledger
+
+Usage: cdc-ledger <command> [options]
+
+Commands:
+  demo                          simulate ERP activity, run the pipeline several times, show runs and queries
+  run                           run the pipeline once (one state machine execution)
+  schedule [--every 5m]         run on a schedule like EventBridge Scheduler [--runs N] [--simulate N]
+  runs list [--json]            executions, newest first
+  runs show <run> [--json]      one execution state by state: status, duration, sizes, error
+  source simulate --changes N --seed S
+                                let the emulated ERP overwrite its records (N changes, deterministic for S)
+  migrate                       create or update the ledger schema for the config
+
+Options:
+  --data-dir DIR     embedded databases, chunk objects, run history, outbox (default ./.cdc-ledger; CDC_LEDGER_DATA_DIR)
+  --config FILE      pipeline configuration (default ./cdc-ledger.config.json; CDC_LEDGER_CONFIG)
+  --source-url URL   PostgreSQL URL for the emulated source instead of embedded PGlite (CDC_LEDGER_SOURCE_URL)
+  --target-url URL   PostgreSQL URL for the ledger instead of embedded PGlite (CDC_LEDGER_TARGET_URL)
+  --json             machine-readable output
+`;
+
+function positiveInt(value: string | boolean | undefined, name: string, fallback?: number): number {
+  if (value === undefined || value === false) {
+    if (fallback !== undefined) return fallback;
+    throw new Error(`${name} is required`);
+  }
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} takes a whole number (got ${JSON.stringify(value)})`);
+  return n;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        ...COMMON_OPTIONS,
+        every: { type: 'string', default: '5m' },
+        runs: { type: 'string' },
+        simulate: { type: 'string' },
+        changes: { type: 'string' },
+        seed: { type: 'string' },
+        rounds: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, sub, arg] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    console.log(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  try {
+    const common = commonOptions(values);
+    switch (command) {
+      case 'demo':
+        return await demoCommand(localOptions(common), positiveInt(values.rounds, '--rounds', 4), positiveInt(values.changes, '--changes', 5000));
+      case 'run':
+        return await runCommand(localOptions(common), common.json);
+      case 'schedule':
+        return await scheduleCommand(localOptions(common), {
+          everyMs: parseInterval(values.every ?? '5m'),
+          ...(values.runs !== undefined ? { runs: positiveInt(values.runs, '--runs') } : {}),
+          ...(values.simulate !== undefined ? { simulate: positiveInt(values.simulate, '--simulate') } : {}),
+          seed: positiveInt(values.seed, '--seed', 1),
+        });
+      case 'runs':
+        if (sub === 'list') return await runsList(common.dataDir, common.json);
+        if (sub === 'show') return await runsShow(common.dataDir, arg, common.json);
+        console.error(`unknown: runs ${sub ?? ''}\n\n${USAGE}`);
+        return 2;
+      case 'source':
+        if (sub === 'simulate') return await simulateCommand(common, positiveInt(values.changes, '--changes'), positiveInt(values.seed, '--seed', 1));
+        console.error(`unknown: source ${sub ?? ''}\n\n${USAGE}`);
+        return 2;
+      case 'migrate':
+        return await migrateCommand(localOptions(common));
+      default:
+        console.error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    console.error(describeError(err));
+    return 1;
+  }
+}

@@ -1,0 +1,95 @@
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { PipelineConfig } from '../lib/config/resolve';
+import { DataApiLedgerDb, type LedgerDb } from '../lib/data-api/client';
+import { createLogger, levelFromEnv, type Logger } from '../lib/log';
+import { migrate } from '../lib/ledger/migrate';
+import { setRuntime, type Runtime } from '../lib/runtime/runtime';
+import { FolderChunkStore } from './chunk-store/folder-store';
+import { startDataApiServer } from './data-api/server';
+import type { SqlDriver } from './db/driver';
+import { openDatabase } from './db/open';
+import { FileOutbox } from './outbox';
+import { FileHistoryStore } from './runner/history';
+import { EmulatedCdcSource } from './source/emulated-source';
+import { installSource } from './source/install';
+
+export interface LocalOptions {
+  readonly config: PipelineConfig;
+  /** Folder for the embedded databases, chunk objects, run history and outbox. */
+  readonly dataDir: string;
+  /** PostgreSQL URL for the emulated source instead of embedded PGlite. */
+  readonly sourceUrl?: string;
+  /** PostgreSQL URL for the target (ledger) instead of embedded PGlite. */
+  readonly targetUrl?: string;
+  /** Keep the embedded databases in memory (tests). */
+  readonly inMemory?: boolean;
+  readonly log?: Logger;
+}
+
+/** Stand-in ARNs: the local Data API server accepts any, like the service needs both. */
+export const LOCAL_CLUSTER_ARN = 'arn:aws:rds:local:000000000000:cluster:cdc-ledger';
+export const LOCAL_SECRET_ARN = 'arn:aws:secretsmanager:local:000000000000:secret:cdc-ledger-writer';
+
+/**
+ * Everything the pipeline needs without AWS: the emulated SQL Server CDC source, the target database
+ * behind a local Data API server (reached through the real RDSDataClient), a folder for chunk
+ * objects, an outbox for notifications and a store for execution histories. Installs the handlers'
+ * runtime, so the Lambda handlers run unchanged.
+ */
+export interface LocalEnvironment {
+  readonly config: PipelineConfig;
+  readonly dataDir: string;
+  readonly sourceDb: SqlDriver;
+  readonly targetDb: SqlDriver;
+  readonly db: LedgerDb;
+  readonly dataApiEndpoint: string;
+  readonly runtime: Runtime;
+  readonly history: FileHistoryStore;
+  readonly outbox: FileOutbox;
+  close(): Promise<void>;
+}
+
+export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnvironment> {
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const dbDir = opts.inMemory ? undefined : dataDir;
+  const sourceDb = await openDatabase({ url: opts.sourceUrl, dataDir: dbDir, name: 'source' });
+  const targetDb = await openDatabase({ url: opts.targetUrl, dataDir: dbDir, name: 'target' }).catch(async (err: unknown) => {
+    await sourceDb.close();
+    throw err;
+  });
+  const server = await startDataApiServer({ driver: targetDb, port: 0 });
+  const client = new RDSDataClient({
+    endpoint: server.endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  const db = new DataApiLedgerDb(client, { resourceArn: LOCAL_CLUSTER_ARN, secretArn: LOCAL_SECRET_ARN, database: 'postgres' });
+  const log = opts.log ?? createLogger(levelFromEnv(process.env.CDC_LEDGER_LOG_LEVEL, 'silent'));
+  await installSource(sourceDb, { timeZone: opts.config.sourceTimeZone });
+  await migrate(db, opts.config);
+  const source = new EmulatedCdcSource(sourceDb);
+  const runtime: Runtime = { config: opts.config, db, source, chunks: new FolderChunkStore(join(dataDir, 'chunks')), log };
+  setRuntime(runtime);
+  return {
+    config: opts.config,
+    dataDir,
+    sourceDb,
+    targetDb,
+    db,
+    dataApiEndpoint: server.endpoint,
+    runtime,
+    history: new FileHistoryStore(dataDir),
+    outbox: new FileOutbox(join(dataDir, 'outbox.ndjson')),
+    async close() {
+      setRuntime(undefined);
+      client.destroy();
+      await server.close();
+      await targetDb.close();
+      await sourceDb.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import { handler as extract } from '../functions/extract/handler';
+import { handler as load } from '../functions/load/handler';
+import { handler as commit } from '../functions/run/commit/handler';
+import { handler as compensate } from '../functions/run/compensate/handler';
+import { handler as openRun } from '../functions/run/open/handler';
+import { handler as plan } from '../functions/run/plan/handler';
+import { handler as transform } from '../functions/transform/handler';
+import { handler as verify } from '../functions/verify/handler';
+import type { LocalEnvironment } from './environment';
+import { localFunctionArn } from './runner/definition';
+import { runExecution, type ExecutionRecord } from './runner/runner';
+
+type Task = (input: unknown) => Promise<unknown>;
+
+/** Each Task of the ASL mapped to the same handler the Lambda runs. */
+export const LOCAL_TASKS: Readonly<Record<string, Task>> = {
+  [localFunctionArn('OpenRunFunctionArn')]: openRun,
+  [localFunctionArn('PlanWindowsFunctionArn')]: plan,
+  [localFunctionArn('ExtractFunctionArn')]: extract,
+  [localFunctionArn('TransformFunctionArn')]: transform,
+  [localFunctionArn('LoadFunctionArn')]: load,
+  [localFunctionArn('VerifyFunctionArn')]: verify,
+  [localFunctionArn('CommitFunctionArn')]: commit,
+  [localFunctionArn('CompensateFunctionArn')]: compensate,
+};
+
+export interface RunOptions {
+  readonly name?: string;
+  readonly input?: unknown;
+  /** Replace some tasks (tests inject failures at the handler boundary). */
+  readonly tasks?: Readonly<Record<string, Task>>;
+  readonly retryIntervalOverrideMs?: number;
+}
+
+/** Runs one execution of statemachine/pipeline.asl.json locally and persists its history. */
+export function runPipeline(env: LocalEnvironment, opts: RunOptions = {}): Promise<ExecutionRecord> {
+  return runExecution({
+    input: opts.input ?? { trigger: 'manual' },
+    ...(opts.name ? { name: opts.name } : {}),
+    tasks: { ...LOCAL_TASKS, ...opts.tasks },
+    publish: (m) => env.outbox.publish(m),
+    history: env.history,
+    ...(opts.retryIntervalOverrideMs !== undefined ? { retryIntervalOverrideMs: opts.retryIntervalOverrideMs } : {}),
+  });
+}
