@@ -5,10 +5,13 @@ import { PathReporter } from 'io-ts/PathReporter';
 /** Readable io-ts errors: one line per failure, naming the JSON path (e.g. `tables.0.columns.2.type`). */
 export function formatErrors(errors: t.Errors): string[] {
   return errors.map((e) => {
+    // Members of intersections and unions add their index to the context: not part of the JSON path.
     const path = e.context
-      .slice(1)
+      .filter((c, i) => {
+        const parent = e.context[i - 1]?.type;
+        return i > 0 && c.key !== '' && !(parent instanceof t.IntersectionType || parent instanceof t.UnionType);
+      })
       .map((c) => c.key)
-      .filter((k) => k !== '')
       .join('.');
     const last = e.context[e.context.length - 1];
     const expected = last ? last.type.name : 'unknown';
