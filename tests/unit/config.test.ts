@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile, parseConfig } from '../../lib/config/load';
 import { ConfigError } from '../../lib/errors';
@@ -58,9 +59,9 @@ describe('configuration', () => {
   });
 
   it('refuses a file that is not JSON, naming the file', () => {
-    const dir = require('node:fs').mkdtempSync(join(require('node:os').tmpdir(), 'cfg-')) as string;
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'bad.json');
-    require('node:fs').writeFileSync(file, '{ "source": ');
+    writeFileSync(file, '{ "source": ');
     expect(() => loadConfigFile(file)).toThrow(new RegExp(`${file.replace(/[/.]/g, '\\$&')} is not valid JSON`));
   });
 });
