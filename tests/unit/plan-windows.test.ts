@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { loadConfigFile } from '../../lib/config/load';
 import { CdcRetentionGapError, ConfigError } from '../../lib/errors';
 import { ZERO_LSN } from '../../lib/lsn';
-import { perTableBudget, summarizePlan, toWindow, windowStart } from '../../functions/run/plan/plan-windows';
+import { perTableBudget, redistribute, summarizePlan, toWindow, windowStart } from '../../functions/run/plan/plan-windows';
 
 const config = loadConfigFile(join(__dirname, '..', '..', 'cdc-ledger.config.json'));
 const L = (n: number): string => n.toString(16).padStart(20, '0');
@@ -33,5 +33,17 @@ describe('planning windows', () => {
     const w = toWindow(pos, L(21), L(50), { from: L(21), to: L(30), changes: 7, truncated: true });
     expect(summarizePlan([w], true, 1, config)).toMatchObject({ changes: 7, backlog: true, continue: true });
     expect(summarizePlan([w], true, config.maxIterationsPerRun, config)).toMatchObject({ backlog: true, continue: false });
+  });
+
+  it('gives budget the quiet tables left over to the tables cut short', () => {
+    const first = [
+      { captureInstance: 'a', changes: 10, truncated: false },
+      { captureInstance: 'b', changes: 200, truncated: true },
+      { captureInstance: 'c', changes: 190, truncated: true },
+      { captureInstance: 'd', changes: 0, truncated: false },
+    ];
+    expect(redistribute(first, 1000)).toEqual(new Map([['b', 200 + 300], ['c', 190 + 300]]));
+    expect(redistribute(first.map((f) => ({ ...f, truncated: false })), 1000).size).toBe(0);
+    expect(redistribute([{ captureInstance: 'a', changes: 1000, truncated: true }], 1000).size).toBe(0);
   });
 });

@@ -22,12 +22,14 @@ export async function commitTable(db: LedgerDb, config: PipelineConfig, input: B
     const wm = await tx.execute(`SELECT encode(lsn, 'hex') AS lsn FROM ledger.watermarks WHERE capture_instance = :ci FOR UPDATE`, { ci });
     const watermark = wm.rows[0] ? String(wm.rows[0].lsn) : null;
     if (watermark === window.toLsn && watermark !== window.afterLsn) {
+      // Already committed by an earlier attempt of this batch: report its digest, append nothing.
       const d = await tx.execute(
         `SELECT rows, encode(first_lsn, 'hex') AS first_lsn, encode(last_lsn, 'hex') AS last_lsn, encode(chain_head, 'hex') AS chain_head
            FROM ledger.digests WHERE run_id = :runId AND iteration = :iteration AND capture_instance = :ci`,
         { ...batch, ci },
       );
       const row = d.rows[0];
+      await tx.execute(clearStageSql(table), batch); // a re-run Load may have staged the batch again
       return { captureInstance: ci, rows: Number(row?.rows ?? 0), firstLsn: str(row?.first_lsn), lastLsn: str(row?.last_lsn), chainHead: str(row?.chain_head), watermark };
     }
     if (watermark !== window.afterLsn) {

@@ -37,6 +37,21 @@ export function perTableBudget(config: PipelineConfig): number {
   return Math.max(1, Math.floor(config.maxChangesPerRun / Math.max(1, config.tables.length)));
 }
 
+/**
+ * Budget left over by tables with little to do goes to the tables that were cut short:
+ * returns each truncated table's larger budget (unchanged tables are omitted).
+ */
+export function redistribute(first: readonly { captureInstance: string; changes: number; truncated: boolean }[], maxChanges: number): Map<string, number> {
+  const used = first.reduce((n, w) => n + w.changes, 0);
+  const cut = first.filter((w) => w.truncated);
+  const out = new Map<string, number>();
+  if (cut.length === 0 || used >= maxChanges) return out;
+  const extra = Math.floor((maxChanges - used) / cut.length);
+  if (extra <= 0) return out;
+  for (const w of cut) out.set(w.captureInstance, w.changes + extra);
+  return out;
+}
+
 export interface PlannedWindow {
   readonly from: string;
   readonly to: string;

@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfigFile } from '../../lib/config/load';
+import type { PipelineConfig } from '../../lib/config/resolve';
+import { createTestDatabase } from '../../local/db/open';
+import { openLocalEnvironment, type LocalEnvironment } from '../../local/environment';
+
+export const PG_URL = process.env['CDC_LEDGER_TEST_PG_URL'];
+export const BACKENDS: readonly ('pglite' | 'postgres')[] = PG_URL ? ['pglite', 'postgres'] : ['pglite'];
+
+export const repoConfig = (): PipelineConfig => loadConfigFile(join(__dirname, '..', '..', 'cdc-ledger.config.json'));
+
+export interface TestEnvironment {
+  readonly env: LocalEnvironment;
+  cleanup(): Promise<void>;
+}
+
+/** A local environment on PGlite (in memory) or on two fresh databases of the PostgreSQL server. */
+export async function openTestEnvironment(backend: 'pglite' | 'postgres', config: Partial<PipelineConfig> = {}): Promise<TestEnvironment> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cdc-ledger-test-'));
+  const full = { ...repoConfig(), ...config };
+  const dbs = backend === 'postgres' && PG_URL ? [await createTestDatabase(PG_URL, 'it_source'), await createTestDatabase(PG_URL, 'it_target')] : [];
+  const env = await openLocalEnvironment({
+    config: full,
+    dataDir,
+    inMemory: true,
+    ...(dbs[0] ? { sourceUrl: dbs[0].url } : {}),
+    ...(dbs[1] ? { targetUrl: dbs[1].url } : {}),
+  });
+  return {
+    env,
+    async cleanup() {
+      await env.close();
+      for (const d of dbs) await d.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
