@@ -50,9 +50,9 @@ export async function demoCommand(local: LocalOptions, rounds = 4, changesPerRou
     );
     await query(
       env,
-      `History of inventory row ${inventoryId} (every version the ERP overwrote):`,
-      `SELECT _op AS op, encode(_lsn, 'hex') AS lsn, _valid_from AS valid_from, qty_on_hand, qty_allocated
-         FROM ledger.dbo_inventory_history WHERE inventory_id = :inventoryId ORDER BY _seq`,
+      `History of inventory row ${inventoryId}: ${Number(row.versions)} versions the ERP overwrote (the latest 8):`,
+      `SELECT * FROM (SELECT _seq, _op AS op, encode(_lsn, 'hex') AS lsn, _valid_from AS valid_from, qty_on_hand, qty_allocated
+         FROM ledger.dbo_inventory_history WHERE inventory_id = :inventoryId ORDER BY _seq DESC LIMIT 8) v ORDER BY _seq`,
       { inventoryId },
     );
     if (asOf) {
