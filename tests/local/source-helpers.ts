@@ -3,9 +3,7 @@
  * PostgreSQL server in CDC_LEDGER_TEST_PG_URL when set, in a fresh database per suite).
  */
 import type { SqlDriver, SqlSession } from '../../local/db/driver';
-import { createTestDatabase } from '../../local/db/open';
-import { openPglite } from '../../local/db/pglite-driver';
-import { openPostgres } from '../../local/db/pg-driver';
+import { BACKENDS as DB_BACKENDS } from './db-backends';
 
 export interface OpenedDb {
   readonly driver: SqlDriver;
@@ -17,34 +15,14 @@ export interface Backend {
   open(prefix: string): Promise<OpenedDb>;
 }
 
-const pglite: Backend = {
-  name: 'pglite',
-  async open() {
-    const driver = await openPglite(undefined);
-    return { driver, dispose: () => driver.close() };
+/** The shared test backends (tests/local/db-backends.ts), with `dispose` for the source suites. */
+export const BACKENDS: readonly Backend[] = DB_BACKENDS.map((b) => ({
+  name: b.name,
+  async open(prefix: string): Promise<OpenedDb> {
+    const opened = await b.open(prefix);
+    return { driver: opened.driver, dispose: () => opened.cleanup() };
   },
-};
-
-function postgres(serverUrl: string): Backend {
-  return {
-    name: 'postgres',
-    async open(prefix) {
-      const db = await createTestDatabase(serverUrl, prefix);
-      const driver = await openPostgres(db.url);
-      return {
-        driver,
-        async dispose() {
-          await driver.close();
-          await db.drop();
-        },
-      };
-    },
-  };
-}
-
-const serverUrl = process.env['CDC_LEDGER_TEST_PG_URL'];
-
-export const BACKENDS: readonly Backend[] = serverUrl ? [pglite, postgres(serverUrl)] : [pglite];
+}));
 
 /** `describe.each` rows: [name, backend]. */
 export const BACKEND_ROWS: readonly (readonly [string, Backend])[] = BACKENDS.map((b) => [b.name, b] as const);
