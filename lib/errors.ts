@@ -62,3 +62,12 @@ export function describeError(err: unknown): string {
   }
   return parts.join(' <- ');
 }
+
+/** The failure path's end: thrown by AwaitRedrive until the execution is redriven. */
+export class RunFailed extends CdcLedgerError {}
+
+/** Transient: another run holds the one-run-at-a-time lease (a redriven run waits for it). */
+export class LeaseHeldError extends CdcLedgerError {}
+
+/** Permanent: this run's lease expired and another run took it over; this run must stop. */
+export class LeaseLostError extends CdcLedgerError {}

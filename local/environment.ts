@@ -10,6 +10,7 @@ import { FolderChunkStore } from './chunk-store/folder-store';
 import { startDataApiServer } from './data-api/server';
 import type { SqlDriver } from './db/driver';
 import { openDatabase } from './db/open';
+import { FailureInjector, parseFailAt, type FailAtSpec } from './fail-at';
 import { FileOutbox } from './outbox';
 import { FileHistoryStore } from './runner/history';
 import { EmulatedCdcSource } from './source/emulated-source';
@@ -26,6 +27,8 @@ export interface LocalOptions {
   /** Keep the embedded databases in memory (tests). */
   readonly inMemory?: boolean;
   readonly log?: Logger;
+  /** The rehearsal switch; default from CDC_LEDGER_FAIL_AT (see local/fail-at.ts). */
+  readonly failAt?: FailAtSpec;
 }
 
 /** Stand-in ARNs: the local Data API server accepts any, like the service needs both. */
@@ -48,11 +51,14 @@ export interface LocalEnvironment {
   readonly runtime: Runtime;
   readonly history: FileHistoryStore;
   readonly outbox: FileOutbox;
+  /** Set when a failure is being rehearsed (CDC_LEDGER_FAIL_AT). */
+  readonly failure?: FailureInjector;
   close(): Promise<void>;
 }
 
 export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnvironment> {
   const dataDir = resolve(opts.dataDir);
+  const failAt = opts.failAt ?? parseFailAt(process.env.CDC_LEDGER_FAIL_AT);
   await mkdir(dataDir, { recursive: true });
   const dbDir = opts.inMemory ? undefined : dataDir;
   const sourceDb = await openDatabase({ url: opts.sourceUrl, dataDir: dbDir, name: 'source' });
@@ -84,6 +90,7 @@ export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnv
     runtime,
     history: new FileHistoryStore(dataDir),
     outbox: new FileOutbox(join(dataDir, 'outbox.ndjson')),
+    ...(failAt ? { failure: new FailureInjector(failAt) } : {}),
     async close() {
       setRuntime(undefined);
       client.destroy();

@@ -29,6 +29,8 @@ describe('statemachine/pipeline.asl.json', () => {
   test('uses exactly the expected placeholders, and local substitutions cover them all', () => {
     expect(listPlaceholders(raw).sort()).toEqual(
       [
+        'AwaitRedriveFunctionArn',
+        'CloseRunFunctionArn',
         'CommitFunctionArn',
         'CompensateFunctionArn',
         'ExtractFunctionArn',
@@ -75,33 +77,76 @@ describe('statemachine/pipeline.asl.json', () => {
   test('finds every Task, including those inside the Map item processor', () => {
     const tasks = listTaskStates(definition);
     expect(tasks.map((t) => t.name).sort()).toEqual(
-      ['Commit', 'Compensate', 'Extract', 'ApplyRules', 'Load', 'NotifyCommitted', 'NotifyFailure', 'OpenRun', 'PlanWindows', 'Verify'].sort(),
+      [
+        'AwaitRedrive',
+        'CloseRun',
+        'Commit',
+        'Compensate',
+        'Extract',
+        'ApplyRules',
+        'Load',
+        'NotifyCommitted',
+        'NotifyFailure',
+        'OpenRun',
+        'PlanWindows',
+        'ReacquireLease',
+        'RestageLoad',
+        'Verify',
+      ].sort(),
     );
-    expect(tasks.filter((t) => t.insideMap).map((t) => t.name).sort()).toEqual(['ApplyRules', 'Extract', 'Load']);
+    expect(tasks.filter((t) => t.insideMap).map((t) => t.name).sort()).toEqual(['ApplyRules', 'Extract', 'Load', 'RestageLoad']);
     expect(tasks.find((t) => t.name === 'Extract')?.container).toEqual({ kind: 'Map', name: 'ProcessTables' });
   });
 
-  test('every Task has TimeoutSeconds and Retry; outside the Map iterator every Task has a States.ALL Catch', () => {
-    const failurePath = new Set(['Compensate', 'NotifyFailure']);
+  test('every Task has TimeoutSeconds and Retry; every main-path state is caught, remembered and compensated', () => {
+    const failurePath = new Set(['Compensate', 'NotifyFailure', 'ReacquireLease']);
     for (const t of listTaskStates(definition)) {
       expect({ state: t.name, timeout: typeof t.state['TimeoutSeconds'] }).toEqual({ state: t.name, timeout: 'number' });
       expect({ state: t.name, retry: Array.isArray(t.state['Retry']) && (t.state['Retry'] as unknown[]).length > 0 }).toEqual({ state: t.name, retry: true });
       if (t.insideMap) continue;
       const all = catchers(t.state).find((c) => c.ErrorEquals.includes('States.ALL'));
+      if (t.name === 'AwaitRedrive') {
+        // The end of the failure path must fail the execution so that it can be redriven.
+        expect(all).toBeUndefined();
+        continue;
+      }
       expect({ state: t.name, catchAll: all !== undefined }).toEqual({ state: t.name, catchAll: true });
-      // The main path is compensated; the failure path itself goes on towards the notification.
-      if (!failurePath.has(t.name)) expect({ state: t.name, next: all?.Next, resultPath: all?.ResultPath }).toEqual({ state: t.name, next: 'Compensate', resultPath: '$.error' });
+      if (failurePath.has(t.name)) continue;
+      // The main path records where it failed (FailedAt<State> → $.failedState), then compensates.
+      expect({ state: t.name, next: all?.Next, resultPath: all?.ResultPath }).toEqual({ state: t.name, next: `FailedAt${t.name}`, resultPath: '$.error' });
+      const marker = definition.States[`FailedAt${t.name}`];
+      expect(marker).toMatchObject({ Type: 'Pass', Result: t.name, ResultPath: '$.failedState', Next: 'Compensate' });
     }
-    // Errors inside the iterator are caught by the Map state itself.
+    // Errors inside the iterator are caught by the Map state itself, and a redrive resumes at the Map.
     const map = definition.States['ProcessTables'];
     expect(map?.Type).toBe('Map');
-    expect(map ? catchers(map).map((c) => [c.ErrorEquals, c.Next]) : []).toEqual([[['States.ALL'], 'Compensate']]);
+    expect(map ? catchers(map).map((c) => [c.ErrorEquals, c.Next]) : []).toEqual([[['States.ALL'], 'FailedAtProcessTables']]);
+  });
+
+  test('the failure path ends in AwaitRedrive, and ResumeAt can resume at every remembered state', () => {
+    expect(definition.States['NotifyFailure']?.['Next']).toBe('AwaitRedrive');
+    expect(definition.States['AwaitRedrive']?.['Next']).toBe('ReacquireLease');
+    expect(definition.States['ReacquireLease']?.['Next']).toBe('ResumeAt');
+    const remembered = Object.keys(definition.States)
+      .filter((n) => n.startsWith('FailedAt'))
+      .map((n) => n.slice('FailedAt'.length));
+    const choices = (definition.States['ResumeAt']?.['Choices'] ?? []) as { StringEquals: string; Next: string }[];
+    expect(choices.map((c) => c.StringEquals).sort()).toEqual(remembered.sort());
+    for (const c of choices) expect([c.StringEquals, 'Restage']).toContain(c.Next);
+    // No Fail state on the caught path: a redrive must be able to pass it.
+    expect(Object.entries(definition.States).filter(([, s]) => s.Type === 'Fail').map(([n]) => n)).toEqual(['UnknownResumePoint']);
   });
 
   test('transient error names are retried, permanent ones are not', () => {
     for (const t of listTaskStates(definition)) {
       const retried = ((t.state['Retry'] ?? []) as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals);
       if (t.resource.startsWith('arn:aws:states:::sns:')) continue;
+      expect(retried).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'Lambda.TooManyRequestsException']));
+      if (t.name === 'AwaitRedrive') {
+        // It does no I/O; RunFailed must end the execution, never be retried.
+        expect(retried).not.toContain('RunFailed');
+        continue;
+      }
       expect(retried).toEqual(expect.arrayContaining(['SourceUnavailableError', 'DatabaseResumingException', 'StatementTimeoutException']));
       for (const permanent of ['VerificationError', 'CdcRetentionGapError', 'ConfigError', 'SchemaDriftError', 'States.ALL', 'States.TaskFailed']) {
         expect({ state: t.name, permanent, retried: retried.includes(permanent) }).toEqual({ state: t.name, permanent, retried: false });

@@ -77,6 +77,8 @@ export const PipelineConfigCodec = t.intersection([
     maxChangesPerRun: PositiveInt,
     /** Plan → commit iterations in one execution before the rest is left to the next run. Default 10. */
     maxIterationsPerRun: PositiveInt,
+    /** Seconds the one-run-at-a-time lease lives without renewal; a dead run's lease is taken over after it. Default 900. */
+    leaseTtlSeconds: PositiveInt,
   }),
 ]);
 export type PipelineConfigInput = t.TypeOf<typeof PipelineConfigCodec>;

@@ -28,10 +28,11 @@ export interface PipelineConfig {
   readonly chunkSize: number;
   readonly maxChangesPerRun: number;
   readonly maxIterationsPerRun: number;
+  readonly leaseTtlSeconds: number;
   readonly tables: readonly ResolvedTable[];
 }
 
-export const DEFAULTS = { chunkSize: 5000, maxChangesPerRun: 100_000, maxIterationsPerRun: 10 } as const;
+export const DEFAULTS = { chunkSize: 5000, maxChangesPerRun: 100_000, maxIterationsPerRun: 10, leaseTtlSeconds: 900 } as const;
 
 /** 'QtyOnHand' → 'qty_on_hand', 'ThicknessIn' → 'thickness_in', 'CustomerID' → 'customer_id'. */
 export function snakeCase(name: string): string {
@@ -114,6 +115,7 @@ export function resolveConfig(input: PipelineConfigInput): { config?: PipelineCo
       chunkSize: input.chunkSize ?? DEFAULTS.chunkSize,
       maxChangesPerRun: input.maxChangesPerRun ?? DEFAULTS.maxChangesPerRun,
       maxIterationsPerRun: input.maxIterationsPerRun ?? DEFAULTS.maxIterationsPerRun,
+      leaseTtlSeconds: input.leaseTtlSeconds ?? DEFAULTS.leaseTtlSeconds,
       tables,
     },
   };

@@ -85,6 +85,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE AGGREGATE ledger.chain_agg(seed bytea, row_hash bytea) (SFUNC = ledger.chain_step, STYPE = bytea)`,
     ],
   },
+  {
+    version: 2,
+    name: 'one run at a time: the run lease',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS ledger.run_lease (
+         id integer PRIMARY KEY CHECK (id = 1),
+         holder text,
+         acquired_at timestamptz,
+         expires_at timestamptz NOT NULL
+       )`,
+      `INSERT INTO ledger.run_lease (id, holder, acquired_at, expires_at) VALUES (1, NULL, NULL, now()) ON CONFLICT (id) DO NOTHING`,
+      `ALTER TABLE ledger.runs ADD COLUMN IF NOT EXISTS skipped_because text`,
+      `CREATE INDEX IF NOT EXISTS run_compensations_run ON ledger.run_compensations (run_id, attempt)`,
+    ],
+  },
 ];
 
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS public.cdc_ledger_migrations (

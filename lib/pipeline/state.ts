@@ -10,12 +10,16 @@ const Count = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'Coun
 const RunId = t.refinement(t.string, (s) => /^[A-Za-z0-9_.:-]{1,80}$/.test(s), 'RunId');
 const Iteration = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 1, 'Iteration (integer >= 1)');
 
-export const OpenRunInput = t.type({
-  executionId: t.string,
-  executionName: RunId,
-  startTime: t.string,
-  input: t.unknown,
-});
+export const OpenRunInput = t.intersection([
+  t.type({
+    executionId: t.string,
+    executionName: RunId,
+    startTime: t.string,
+    input: t.unknown,
+  }),
+  /** true when a redriven run re-takes the lease before it resumes (ReacquireLease). */
+  t.partial({ resume: t.boolean }),
+]);
 export type OpenRunInput = t.TypeOf<typeof OpenRunInput>;
 
 export const RunRef = t.type({ runId: RunId, skipped: t.boolean, iteration: Iteration });
@@ -88,6 +92,21 @@ export type CommitOutput = t.TypeOf<typeof CommitOutput>;
 export const CompensateInput = t.type({
   runId: RunId,
   executionId: t.string,
+  /** $$.Execution.RedriveCount when the failure happened: attempt = redriveCount + 1. */
+  redriveCount: Count,
+  failedState: t.string,
   error: t.partial({ Error: t.string, Cause: t.string }),
 });
+export type CompensateOutput = { attempt: number; redriveCountAtFailure: number; actions: { action: string; detail: Record<string, string | number | null> }[]; message: string };
+
+export const AwaitRedriveInput = t.type({
+  runId: RunId,
+  failedState: t.string,
+  redriveCount: Count,
+  redriveCountAtFailure: Count,
+});
+export type AwaitRedriveInput = t.TypeOf<typeof AwaitRedriveInput>;
+
+export const CloseRunInput = t.type({ runId: RunId });
+export type CloseRunInput = t.TypeOf<typeof CloseRunInput>;
 export type CompensateInput = t.TypeOf<typeof CompensateInput>;

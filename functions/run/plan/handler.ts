@@ -1,4 +1,6 @@
+import { LeaseLostError } from '../../../lib/errors';
 import { normalizeLsn } from '../../../lib/lsn';
+import { renewLease } from '../lease';
 import { PlanInput, type PlanOutput, type Window } from '../../../lib/pipeline/state';
 import { stepHandler } from '../../../lib/runtime/handler';
 import type { Runtime } from '../../../lib/runtime/runtime';
@@ -6,6 +8,12 @@ import type { WindowPlan } from '../../../lib/source/port';
 import { perTableBudget, redistribute, summarizePlan, toWindow, windowStart, type TablePosition } from './plan-windows';
 
 async function plan(input: PlanInput, rt: Runtime): Promise<PlanOutput> {
+  if (!(await renewLease(rt.db, input.runId, rt.config.leaseTtlSeconds))) {
+    throw new LeaseLostError(
+      `run ${input.runId} no longer holds the run lease (it expired and another run took it over); ` +
+        `this run stops so two runs never work on the same tables. Raise leaseTtlSeconds if runs take longer than it.`,
+    );
+  }
   const { rows } = await rt.db.execute(`SELECT capture_instance, encode(lsn, 'hex') AS lsn FROM ledger.watermarks`);
   const watermarks = new Map(rows.map((r) => [String(r.capture_instance), normalizeLsn(String(r.lsn))]));
   const maxLsn = await rt.source.getMaxLsn();

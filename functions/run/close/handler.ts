@@ -1,0 +1,11 @@
+import { CloseRunInput } from '../../../lib/pipeline/state';
+import { stepHandler } from '../../../lib/runtime/handler';
+import { releaseLease } from '../lease';
+
+/** The run is done: mark it finished and release the lease for the next scheduled run. */
+export const handler = stepHandler('CloseRun', CloseRunInput, async (input, rt) => {
+  await rt.db.execute(`UPDATE ledger.runs SET status = 'committed', finished_at = now() WHERE run_id = :runId`, { runId: input.runId });
+  const released = await releaseLease(rt.db, input.runId);
+  rt.log.info('run closed', { runId: input.runId, released });
+  return { released };
+});
