@@ -2,10 +2,11 @@ import { parseArgs } from 'node:util';
 import { describeError } from '../lib/errors';
 import { demoCommand } from './commands/demo';
 import { runCommand } from './commands/run';
-import { runsList, runsShow } from './commands/runs';
+import { runsList, runsRedrive, runsShow } from './commands/runs';
 import { parseInterval, scheduleCommand } from './commands/schedule';
 import { simulateCommand } from './commands/simulate';
 import { migrateCommand } from './commands/migrate';
+import { ledgerVerifyCommand } from './commands/ledger-verify';
 import { COMMON_OPTIONS, commonOptions, localOptions } from './options';
 
 export const USAGE = `cdc-ledger — every change of a SQL Server ERP (CDC), appended to an immutable ledger
@@ -18,9 +19,14 @@ Commands:
   schedule [--every 5m]         run on a schedule like EventBridge Scheduler [--runs N] [--simulate N]
   runs list [--json]            executions, newest first
   runs show <run> [--json]      one execution state by state: status, duration, sizes, error
+  runs redrive <run> [--json]   resume a failed run at the state that failed, in the same execution
+                                (like Step Functions' Redrive; exit 0 succeeded, 1 failed again, 2 refused)
   source simulate --changes N --seed S
                                 let the emulated ERP overwrite its records (N changes, deterministic for S)
   migrate                       create or update the ledger schema for the config
+  ledger verify [--table T] [--run RUN] [--json]
+                                recompute every row hash, the chains and the digests (in the database and the
+                                digest store); --run checks only that run's rows; exit 1 on any mismatch
 
 Options:
   --data-dir DIR     embedded databases, chunk objects, run history, outbox (default ./.cdc-ledger; CDC_LEDGER_DATA_DIR)
@@ -54,6 +60,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         changes: { type: 'string' },
         seed: { type: 'string' },
         rounds: { type: 'string' },
+        table: { type: 'string' },
+        run: { type: 'string' },
       },
     });
   } catch (err) {
@@ -83,11 +91,22 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'runs':
         if (sub === 'list') return await runsList(common.dataDir, common.json);
         if (sub === 'show') return await runsShow(common.dataDir, arg, common.json);
+        if (sub === 'redrive') return await runsRedrive(common, arg);
         console.error(`unknown: runs ${sub ?? ''}\n\n${USAGE}`);
         return 2;
       case 'source':
         if (sub === 'simulate') return await simulateCommand(common, positiveInt(values.changes, '--changes'), positiveInt(values.seed, '--seed', 1));
         console.error(`unknown: source ${sub ?? ''}\n\n${USAGE}`);
+        return 2;
+      case 'ledger':
+        if (sub === 'verify') {
+          return await ledgerVerifyCommand(localOptions(common), {
+            ...(values.table !== undefined ? { table: values.table } : {}),
+            ...(values.run !== undefined ? { run: values.run } : {}),
+            json: common.json,
+          });
+        }
+        console.error(`unknown: ledger ${sub ?? ''}\n\n${USAGE}`);
         return 2;
       case 'migrate':
         return await migrateCommand(localOptions(common));

@@ -7,6 +7,7 @@ import { createLogger, levelFromEnv, type Logger } from '../lib/log';
 import { migrate } from '../lib/ledger/migrate';
 import { setRuntime, type Runtime } from '../lib/runtime/runtime';
 import { FolderChunkStore } from './chunk-store/folder-store';
+import { FolderDigestStore } from './digest-store/folder-store';
 import { startDataApiServer } from './data-api/server';
 import type { SqlDriver } from './db/driver';
 import { openDatabase } from './db/open';
@@ -51,8 +52,8 @@ export interface LocalEnvironment {
   readonly runtime: Runtime;
   readonly history: FileHistoryStore;
   readonly outbox: FileOutbox;
-  /** Set when a failure is being rehearsed (CDC_LEDGER_FAIL_AT). */
-  readonly failure?: FailureInjector;
+  /** Set when a failure is being rehearsed (CDC_LEDGER_FAIL_AT); tests may set it per run. */
+  failure?: FailureInjector;
   close(): Promise<void>;
 }
 
@@ -78,7 +79,7 @@ export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnv
   await installSource(sourceDb, { timeZone: opts.config.sourceTimeZone });
   await migrate(db, opts.config);
   const source = new EmulatedCdcSource(sourceDb);
-  const runtime: Runtime = { config: opts.config, db, source, chunks: new FolderChunkStore(join(dataDir, 'chunks')), log };
+  const runtime: Runtime = { config: opts.config, db, source, chunks: new FolderChunkStore(join(dataDir, 'chunks')), digests: new FolderDigestStore(join(dataDir, 'digests')), log };
   setRuntime(runtime);
   return {
     config: opts.config,

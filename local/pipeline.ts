@@ -9,7 +9,8 @@ import { handler as plan } from '../functions/run/plan/handler';
 import { handler as transform } from '../functions/transform/handler';
 import { handler as verify } from '../functions/verify/handler';
 import type { LocalEnvironment } from './environment';
-import { localFunctionArn } from './runner/definition';
+import { localFunctionArn, localTopicArn } from './runner/definition';
+import { redriveExecution } from './runner/redrive';
 import { runExecution, type ExecutionRecord, type PublishMessage } from './runner/runner';
 
 type Task = (input: unknown) => Promise<unknown>;
@@ -50,6 +51,59 @@ export function runPipeline(env: LocalEnvironment, opts: RunOptions = {}): Promi
     ...(opts.name ? { name: opts.name } : {}),
     ...localWiring(env, opts.tasks),
     history: env.history,
+    notifyTerminal: terminalNotifier(env),
     ...(opts.retryIntervalOverrideMs !== undefined ? { retryIntervalOverrideMs: opts.retryIntervalOverrideMs } : {}),
   });
+}
+
+export interface RedriveOptions {
+  /** Replace some tasks (tests inject failures at the handler boundary). */
+  readonly tasks?: Readonly<Record<string, Task>>;
+  readonly retryIntervalOverrideMs?: number;
+  /** When the redrive is requested (the 14-day redrivable period is checked against it). */
+  readonly now?: Date;
+}
+
+/** `cdc-ledger runs redrive <run>`: resumes a failed execution where it failed, in the same history. */
+export function redrivePipeline(env: LocalEnvironment, name: string, opts: RedriveOptions = {}): Promise<ExecutionRecord> {
+  return redriveExecution({
+    name,
+    ...localWiring(env, opts.tasks),
+    history: env.history,
+    notifyTerminal: terminalNotifier(env),
+    ...(opts.retryIntervalOverrideMs !== undefined ? { retryIntervalOverrideMs: opts.retryIntervalOverrideMs } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+}
+
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The local stand-in for the EventBridge rule on "Execution Status Change" (FAILED, TIMED_OUT,
+ * ABORTED) that publishes to the notification topic: uncatchable failures (States.Runtime, data
+ * limit, timeouts, aborts) reach the outbox too. A `RunFailed` execution is skipped: the state
+ * machine's NotifyFailure already announced it (one message per caught failure; the AWS rule
+ * filters the same way).
+ */
+export function terminalNotifier(env: LocalEnvironment): (record: ExecutionRecord) => Promise<void> {
+  return async (record) => {
+    if (record.error === 'RunFailed') return;
+    const event = `Execution${record.status === 'TIMED_OUT' ? 'TimedOut' : record.status === 'ABORTED' ? 'Aborted' : 'Failed'}`;
+    await env.outbox.publish({
+      topicArn: localTopicArn(),
+      subject: `cdc-ledger execution ${record.status}`,
+      message: JSON.stringify({
+        executionArn: record.executionArn,
+        name: record.name,
+        status: record.status,
+        error: record.error,
+        cause: record.cause,
+        redriveCount: record.redriveCount,
+        redriveCommand: `cdc-ledger runs redrive ${shellWord(record.name)} --data-dir ${shellWord(env.dataDir)}`,
+      }),
+      attributes: { event },
+    });
+  };
 }

@@ -1,3 +1,5 @@
+import { ENFORCEMENT_MIGRATION } from './enforcement';
+
 /**
  * Versioned migrations of the ledger database's fixed part (bookkeeping, functions). Each is a list
  * of single statements, because the Data API runs one statement per call. The per-table part
@@ -100,6 +102,7 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS run_compensations_run ON ledger.run_compensations (run_id, attempt)`,
     ],
   },
+  ENFORCEMENT_MIGRATION,
 ];
 
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS public.cdc_ledger_migrations (

@@ -4,6 +4,7 @@ import { decodeOrThrow } from '../codec';
 import type { ChunkStore } from '../chunks/port';
 import { loadConfigFile, parseConfig } from '../config/load';
 import { DataApiLedgerDb } from '../data-api/client';
+import { digestStoreFromUrl } from '../digests/from-url';
 import { ConfigError } from '../errors';
 import { createLogger, levelFromEnv } from '../log';
 import type { CdcSource } from '../source/port';
@@ -28,6 +29,8 @@ export const HandlerEnvironment = t.intersection([
     /** Data API endpoint override (the local Data API server). */
     DATA_API_ENDPOINT: t.string,
     AWS_REGION: t.string,
+    /** Run digests outside the database: s3://bucket/prefix?retentionDays=N (Object Lock bucket). */
+    DIGEST_STORE_URL: t.string,
     LOG_LEVEL: t.string,
   }),
 ]);
@@ -67,5 +70,6 @@ export async function buildRuntimeFromEnvironment(raw: NodeJS.ProcessEnv): Promi
   const source = await pick('source', sourceFactories, env.SOURCE_URL)(env.SOURCE_URL, env);
   const chunks = await pick('chunk store', chunkStoreFactories, env.CHUNK_STORE_URL)(env.CHUNK_STORE_URL, env);
   const log = createLogger(levelFromEnv(env.LOG_LEVEL, 'info'));
-  return { config, db, source, chunks, log };
+  const digests = digestStoreFromUrl(env.DIGEST_STORE_URL, env.AWS_REGION);
+  return { config, db, source, chunks, digests, log };
 }

@@ -2,6 +2,7 @@ import type { ChunkStore } from '../chunks/port';
 import type { PipelineConfig } from '../config/resolve';
 import type { LedgerDb } from '../data-api/client';
 import type { Logger } from '../log';
+import type { DigestStore } from '../digests/port';
 import type { CdcSource } from '../source/port';
 import { buildRuntimeFromEnvironment } from './from-environment';
 
@@ -15,6 +16,8 @@ export interface Runtime {
   readonly db: LedgerDb;
   readonly source: CdcSource;
   readonly chunks: ChunkStore;
+  /** Where Commit writes every run digest outside the database (S3 Object Lock / a folder). */
+  readonly digests: DigestStore;
   readonly log: Logger;
 }
 

@@ -20,6 +20,7 @@ export type HistoryEventType =
   | 'ExecutionFailed'
   | 'ExecutionAborted'
   | 'ExecutionTimedOut'
+  | 'ExecutionRedriven'
   | 'TaskStateEntered'
   | 'TaskStateExited'
   | 'ChoiceStateEntered'
@@ -76,6 +77,8 @@ export interface HistoryEvent {
   readonly executionFailedEventDetails?: ErrorDetails;
   readonly executionAbortedEventDetails?: Partial<ErrorDetails>;
   readonly executionTimedOutEventDetails?: Partial<ErrorDetails>;
+  /** A redrive: the events after it are the redriven attempt's. */
+  readonly executionRedrivenEventDetails?: { readonly redriveCount: number };
   readonly stateEnteredEventDetails?: { readonly name: string; readonly input: string; readonly inputDetails: PayloadDetails };
   readonly stateExitedEventDetails?: { readonly name: string; readonly output: string; readonly outputDetails: PayloadDetails };
   readonly mapStateStartedEventDetails?: { readonly length?: number };
@@ -113,7 +116,9 @@ export interface ExecutionRecord {
   readonly output: unknown;
   readonly error: string | null;
   readonly cause: string | null;
+  /** Times the execution was redriven (each redrive appends an `ExecutionRedriven` event and its events). */
   readonly redriveCount: number;
+  /** ISO 8601 time of the latest redrive. */
   readonly redriveDate?: string | null;
   /** sha256 of the substituted definition the execution ran (a redrive should run the same one). */
   readonly definitionSha256?: string;
@@ -224,6 +229,11 @@ export interface HistoryConverterOptions {
   readonly definition: Pick<AslDefinition, 'States'>;
   readonly roleArn: string;
   readonly region: string;
+  /**
+   * Continue an existing history (a redrive): ids start after this event id, the top level chains
+   * from it, and the library's `ExecutionStarted` is dropped (AWS logs `ExecutionRedriven` instead).
+   */
+  readonly continueAfterEventId?: number;
 }
 
 /**
@@ -250,6 +260,10 @@ export class HistoryConverter {
   private readonly parallelBranches = new Map<string, number>();
 
   constructor(private readonly options: HistoryConverterOptions) {
+    if (options.continueAfterEventId !== undefined) {
+      this.nextId = options.continueAfterEventId + 1;
+      this.lastId.set('', options.continueAfterEventId);
+    }
     for (const s of walkStates(options.definition)) {
       if (s.container) this.containerOf.set(s.name, s.container);
       if (s.type === 'Task' && typeof s.state['Resource'] === 'string') {
@@ -295,11 +309,17 @@ export class HistoryConverter {
     }
   }
 
+  /** `ExecutionRedriven`, chained from the event the history continues after. */
+  executionRedriven(timestamp: number, redriveCount: number): HistoryEvent {
+    return this.emit('', timestamp, 'ExecutionRedriven', { executionRedrivenEventDetails: { redriveCount } });
+  }
+
   convert(ev: LibraryEvent): HistoryEvent[] {
     const out: HistoryEvent[] = [];
     const ts = ev.timestamp;
     switch (ev.type) {
       case 'ExecutionStarted':
+        if (this.options.continueAfterEventId !== undefined) break;
         out.push(
           this.emit('', ts, 'ExecutionStarted', {
             executionStartedEventDetails: { input: toJsonString(ev.input), inputDetails: { truncated: false }, roleArn: this.options.roleArn },

@@ -41,6 +41,8 @@ export interface StateOccurrence {
   readonly error: string | null;
   readonly cause: string | null;
   readonly enteredEventId: number;
+  /** 0: the execution's first attempt; n: its n-th redrive. */
+  readonly redrive: number;
 }
 
 export function summarizeExecutions(records: readonly ExecutionRecord[]): RunRow[] {
@@ -71,6 +73,14 @@ interface Occ {
   error: string | null;
   cause: string | null;
   enteredEventId: number;
+  redrive: number;
+}
+
+/** How one attempt (the first run or a redrive) ended, from its terminal event. */
+interface AttemptEnd {
+  readonly stop: string;
+  readonly error: string | null;
+  readonly cause: string | null;
 }
 
 const FAILURE_TYPES = new Set([
@@ -100,6 +110,11 @@ export function describeStates(record: ExecutionRecord): StateOccurrence[] {
   /** `${map}#${index}` -> the Map occurrence that started it (latest). */
   const iterOwner = new Map<string, Occ>();
 
+  /** Attempts closed by a later redrive, by redrive number. */
+  const attemptEnds = new Map<number, AttemptEnd>();
+  let lastEnd: AttemptEnd | undefined;
+  let redrive = 0;
+
   const ctxAfter = (prevId: number): { iteration: IterationRef[]; owners: Occ[] } => {
     const it = iterCtx.get(prevId);
     if (it) return it;
@@ -127,12 +142,23 @@ export function describeStates(record: ExecutionRecord): StateOccurrence[] {
         error: null,
         cause: null,
         enteredEventId: e.id,
+        redrive,
       };
       occs.push(occ);
       occOf.set(e.id, occ);
       continue;
     }
-    if (e.type.startsWith('Execution')) continue;
+    if (e.type === 'ExecutionRedriven') {
+      if (lastEnd) attemptEnds.set(redrive, lastEnd);
+      lastEnd = undefined;
+      redrive = e.executionRedrivenEventDetails?.redriveCount ?? redrive + 1;
+      continue;
+    }
+    if (e.type.startsWith('Execution')) {
+      const err = e.executionFailedEventDetails ?? e.executionTimedOutEventDetails ?? e.executionAbortedEventDetails;
+      if (e.type !== 'ExecutionStarted') lastEnd = { stop: e.timestamp, error: err?.error ?? null, cause: err?.cause ?? null };
+      continue;
+    }
     if (e.mapIterationStartedEventDetails) {
       const { name, index } = e.mapIterationStartedEventDetails;
       const owner = occOf.get(e.previousEventId);
@@ -170,21 +196,32 @@ export function describeStates(record: ExecutionRecord): StateOccurrence[] {
     }
   }
 
-  const lastTop = [...occs].reverse().find((o) => o.iteration.length === 0);
+  // The last top-level state of each attempt is the one that ended it (if it did not exit).
+  const lastTopOf = new Map<number, Occ>();
+  for (const o of occs) if (o.iteration.length === 0) lastTopOf.set(o.redrive, o);
+  const current: AttemptEnd & { running: boolean } = {
+    stop: record.stopDate ?? '',
+    error: record.error,
+    cause: record.cause,
+    running: record.status === 'RUNNING',
+  };
   const result = new Map<Occ, StateOccurrence>();
   for (const o of occs) {
     let status: OccurrenceStatus;
     let error = o.error;
     let cause = o.cause;
     let stop = o.stop;
+    const closed = attemptEnds.get(o.redrive);
+    const end = closed ?? (o.redrive === redrive ? current : undefined);
+    const endedIt = o === lastTopOf.get(o.redrive);
     if (o.exited) status = o.lastWasFailure ? 'caught' : 'succeeded';
-    else if (record.status === 'RUNNING') status = 'running';
-    else if (o.lastWasFailure || o === lastTop) {
+    else if (end === current && current.running) status = 'running';
+    else if (end !== undefined && (o.lastWasFailure || endedIt)) {
       status = 'failed';
-      stop = record.stopDate;
-      if (o === lastTop && error === null) {
-        error = record.error;
-        cause = record.cause;
+      stop = end.stop === '' ? null : end.stop;
+      if (endedIt && error === null) {
+        error = end.error;
+        cause = end.cause;
       }
     } else status = 'aborted';
     const attempts = Math.max(1, o.attempts);
@@ -203,6 +240,7 @@ export function describeStates(record: ExecutionRecord): StateOccurrence[] {
       error,
       cause,
       enteredEventId: o.enteredEventId,
+      redrive: o.redrive,
     });
   }
   // A failed Map/Parallel reports the first failure among the states it ran (AWS gives it no details).
@@ -292,14 +330,48 @@ function errorText(error: string | null, cause: string | null, max: number): str
   return truncate(c && !c.startsWith(`${error}:`) ? `${error} (${c})` : (c ?? error), max);
 }
 
-function alignTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+function alignLines(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
       .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
+  return [line(headers), ...rows.map(line)];
+}
+
+function alignTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  return alignLines(headers, rows).join('\n');
+}
+
+/** Each redrive of the execution: its number, when, and how the attempt before it had ended. */
+export interface RedriveMark {
+  readonly redrive: number;
+  readonly at: string;
+  /** The previous attempt's terminal event (`ExecutionFailed`, ...) and error, if recorded. */
+  readonly after: { readonly type: string; readonly error: string | null } | null;
+}
+
+const STATUS_OF_END: Readonly<Record<string, string>> = {
+  ExecutionFailed: 'FAILED',
+  ExecutionTimedOut: 'TIMED_OUT',
+  ExecutionAborted: 'ABORTED',
+  ExecutionSucceeded: 'SUCCEEDED',
+};
+
+export function listRedrives(record: ExecutionRecord): RedriveMark[] {
+  const out: RedriveMark[] = [];
+  let end: RedriveMark['after'] = null;
+  for (const e of record.events) {
+    if (e.type === 'ExecutionRedriven') {
+      out.push({ redrive: e.executionRedrivenEventDetails?.redriveCount ?? out.length + 1, at: e.timestamp, after: end });
+      end = null;
+    } else if (e.type.startsWith('Execution') && e.type !== 'ExecutionStarted') {
+      const err = e.executionFailedEventDetails ?? e.executionTimedOutEventDetails ?? e.executionAbortedEventDetails;
+      end = { type: e.type, error: err?.error ?? null };
+    }
+  }
+  return out;
 }
 
 export function renderRunsTable(rows: readonly RunRow[]): string {
@@ -321,7 +393,9 @@ export function renderRunDetail(record: ExecutionRecord): string {
     `Run ${record.name}  ${record.status}`,
     `  execution  ${record.executionArn}`,
     `  started    ${formatDateTime(record.startDate)}${record.stopDate ? `   stopped ${formatDateTime(record.stopDate)}` : ''}   (${duration})`,
-    ...(record.redriveCount > 0 ? [`  redriven   ${record.redriveCount} time(s)`] : []),
+    ...(record.redriveCount > 0
+      ? [`  redriven   ${record.redriveCount} time(s)${record.redriveDate ? `, last at ${formatDateTime(record.redriveDate)}` : ''}`]
+      : []),
     ...(record.error !== null ? [`  error      ${record.error}`] : []),
     ...(record.cause ? [`  cause      ${truncate(summarizeCause(record.cause) ?? '', 200)}`] : []),
   ];
@@ -340,6 +414,25 @@ export function renderRunDetail(record: ExecutionRecord): string {
       errorText(o.error, o.cause, 80),
     ];
   });
-  const table = alignTable(['STATE', 'TYPE', 'STATUS', 'STARTED', 'DURATION', 'INPUT', 'OUTPUT', 'ERROR'], rows);
-  return `${header.join('\n')}\n\n${table}`;
+  const [head = '', ...lines] = alignLines(['STATE', 'TYPE', 'STATUS', 'STARTED', 'DURATION', 'INPUT', 'OUTPUT', 'ERROR'], rows);
+  // A separator before the first state of each redrive (states are listed in entry order, so
+  // everything a redrive ran follows everything before it).
+  const out = [head];
+  const marks = listRedrives(record);
+  const separator = (m: RedriveMark): string =>
+    `-- redrive ${m.redrive} at ${formatDateTime(m.at)}` +
+    `${m.after ? ` (after ${STATUS_OF_END[m.after.type] ?? m.after.type}${m.after.error ? `: ${m.after.error}` : ''})` : ''} --`;
+  let next = 0;
+  states.forEach((o, i) => {
+    while (next < marks.length && o.iteration.length === 0 && o.redrive >= (marks[next]?.redrive ?? Infinity)) {
+      const m = marks[next++];
+      if (m) out.push(separator(m));
+    }
+    out.push(lines[i] ?? '');
+  });
+  for (; next < marks.length; next++) {
+    const m = marks[next];
+    if (m) out.push(separator(m));
+  }
+  return `${header.join('\n')}\n\n${out.join('\n')}`;
 }

@@ -40,7 +40,7 @@ type Lib = typeof import('aws-local-stepfunctions', { with: { 'resolution-mode':
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const lib = require('aws-local-stepfunctions') as Lib;
 
-type JsonValue = Parameters<StateMachine['run']>[0];
+export type JsonValue = Parameters<StateMachine['run']>[0];
 type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 type LibEventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
@@ -82,6 +82,12 @@ export interface RunExecutionOptions {
   readonly signal?: AbortSignal;
   /** Include the stack trace in Lambda-style causes (default true, as Lambda does). */
   readonly includeErrorTrace?: boolean;
+  /**
+   * Called once, after the record is saved, when the execution ends FAILED, TIMED_OUT or ABORTED
+   * (what an EventBridge "Execution Status Change" rule reports in AWS). A rejection makes
+   * `runExecution` reject with TerminalNotificationError.
+   */
+  readonly notifyTerminal?: (record: ExecutionRecord) => Promise<void>;
 }
 
 export class UnknownTaskResourceError extends Error {
@@ -101,6 +107,21 @@ export class ExecutionAlreadyExistsError extends Error {
   constructor(readonly executionName: string) {
     super(`An execution named "${executionName}" already exists in the history; execution names must be unique per state machine.`);
     this.name = 'ExecutionAlreadyExists';
+  }
+}
+
+/** The execution ended (and was recorded) but `notifyTerminal` failed; `record` is what was saved. */
+export class TerminalNotificationError extends Error {
+  constructor(
+    readonly record: ExecutionRecord,
+    cause: unknown,
+  ) {
+    super(
+      `Execution "${record.name}" ended ${record.status} and was recorded, but its notification failed: ` +
+        `${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`,
+      { cause },
+    );
+    this.name = 'TerminalNotificationError';
   }
 }
 
@@ -150,7 +171,8 @@ function dataLimitExceeded(what: string, bytes: number): TaskFailure {
   );
 }
 
-function toJsonPayload(value: unknown, what: string): { json: JsonValue; bytes: number } {
+/** @internal JSON round trip; throws States.DataLimitExceeded over 256 KiB. */
+export function toJsonPayload(value: unknown, what: string): { json: JsonValue; bytes: number } {
   const text = JSON.stringify(value === undefined ? null : value);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_PAYLOAD_BYTES) throw dataLimitExceeded(what, bytes);
@@ -171,6 +193,11 @@ export function generateExecutionName(now: Date = new Date()): string {
 
 export function stateMachineArn(name: string, region = LOCAL_REGION, account = LOCAL_ACCOUNT): string {
   return `arn:aws:states:${region}:${account}:stateMachine:${name}`;
+}
+
+/** The role the execution records (`executionStartedEventDetails.roleArn`, `$$.Execution.RoleArn`) unless given. */
+export function defaultRoleArn(stateMachineName: string, account = LOCAL_ACCOUNT): string {
+  return `arn:aws:iam::${account}:role/${stateMachineName}-role`;
 }
 
 export function executionArn(stateMachineName: string, executionName: string, region = LOCAL_REGION, account = LOCAL_ACCOUNT): string {
@@ -371,76 +398,98 @@ class CoalescingSaver {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/**
- * Runs one execution to completion and returns its persisted record. Resolves (does not reject)
- * for FAILED/TIMED_OUT/ABORTED executions; rejects only for setup problems (bad definition,
- * unknown task resource, invalid/duplicate name, input over 256 KiB) or history store failures.
- */
-export async function runExecution(opts: RunExecutionOptions): Promise<ExecutionRecord> {
-  const region = opts.region ?? LOCAL_REGION;
-  const account = opts.account ?? LOCAL_ACCOUNT;
-  const smName = opts.stateMachineName ?? DEFAULT_STATE_MACHINE_NAME;
+/** @internal The record an attempt mutates and persists as it goes. */
+export type MutableExecutionRecord = Mutable<ExecutionRecord> & { events: HistoryEvent[] };
+
+/** @internal The context object (`$$`) passed to the interpreter. */
+export type ExecutionContext = NonNullable<RunOptions['context']>;
+
+/** @internal The substituted, parsed definition an execution runs, and its sha256. */
+export interface ResolvedDefinition {
+  readonly text: string;
+  readonly definition: AslDefinition;
+  readonly sha256: string;
+}
+
+/** @internal `definitionText` (default: the file) substituted (default: `localSubstitutions`) and parsed. */
+export function resolveDefinition(
+  opts: Pick<RunExecutionOptions, 'definitionText' | 'substitutions'>,
+  region: string,
+  account: string,
+): ResolvedDefinition {
   const rawText = opts.definitionText ?? loadDefinitionText();
   const text = substitute(rawText, opts.substitutions ?? localSubstitutions(region, account, rawText));
-  const definition = parseDefinition(text);
+  return { text, definition: parseDefinition(text), sha256: createHash('sha256').update(text).digest('hex') };
+}
 
-  let finished = false;
-  const handlerCtx: HandlerContext = { includeTrace: opts.includeErrorTrace ?? true, isFinished: () => finished };
+/** @internal An interpreter ready to run: task functions bound, definition validated. */
+export interface PreparedMachine {
+  readonly machine: StateMachine;
+  readonly overrides: NonNullable<RunOptions['overrides']>;
+  /** Set once the execution has ended: late task invocations are refused. */
+  readonly ended: { value: boolean };
+}
+
+/**
+ * @internal Binds every Task of `definition` to its local function (throws UnknownTaskResourceError)
+ * and validates `definition` with the library's own (asl-validator based) checks. When
+ * `interpreterDefinition` is given (a redrive's variant of the same definition, entered elsewhere),
+ * that one runs, unvalidated: it may leave states unreachable.
+ */
+export function prepareMachine(
+  definition: AslDefinition,
+  opts: Pick<RunExecutionOptions, 'tasks' | 'publish' | 'retryIntervalOverrideMs' | 'includeErrorTrace'>,
+  interpreterDefinition?: AslDefinition,
+): PreparedMachine {
+  const ended = { value: false };
+  const handlerCtx: HandlerContext = { includeTrace: opts.includeErrorTrace ?? true, isFinished: () => ended.value };
   const taskResourceLocalHandlers = buildTaskHandlers(definition, opts.tasks, opts.publish, handlerCtx);
   const retryIntervalOverrides: Record<string, number> = {};
   if (opts.retryIntervalOverrideMs !== undefined) {
     for (const s of walkStates(definition)) if (Array.isArray(s.state['Retry'])) retryIntervalOverrides[s.name] = opts.retryIntervalOverrideMs;
   }
-  // Validates with the library's own (asl-validator based) checks.
-  const machine = new lib.StateMachine(localInterpreterDefinition(definition).definition as unknown as StateMachineDefinition);
+  let machine = new lib.StateMachine(localInterpreterDefinition(definition).definition as unknown as StateMachineDefinition);
+  if (interpreterDefinition) {
+    machine = new lib.StateMachine(localInterpreterDefinition(interpreterDefinition).definition as unknown as StateMachineDefinition, {
+      validationOptions: { noValidate: true },
+    });
+  }
+  return { machine, overrides: { taskResourceLocalHandlers, retryIntervalOverrides }, ended };
+}
 
-  const name = opts.name ?? generateExecutionName();
-  if (!isValidExecutionName(name)) throw new Error(`Invalid execution name ${JSON.stringify(name)}`);
-  if ((await opts.history.get(name)) !== undefined) throw new ExecutionAlreadyExistsError(name);
-  const input = toJsonPayload(opts.input, 'The execution input').json;
+/** @internal One attempt of an execution: its first run, or a redrive appending to the same record. */
+export interface Attempt {
+  /** Mutated and persisted as the attempt progresses; its events are appended to. */
+  readonly record: MutableExecutionRecord;
+  readonly input: JsonValue;
+  readonly context: ExecutionContext;
+  readonly converter: HistoryConverter;
+  /** Recorded before the interpreter starts (a redrive's `ExecutionRedriven`). */
+  readonly leadingEvents?: readonly HistoryEvent[];
+  /** States the interpreter runs that are not part of the execution (a redrive's entry state): not recorded. */
+  readonly hiddenStates?: ReadonlySet<string>;
+  /** A first run takes the record's startDate from the interpreter's ExecutionStarted; a redrive keeps it. */
+  readonly isRedrive: boolean;
+}
 
-  const smArn = stateMachineArn(smName, region, account);
-  const execArn = executionArn(smName, name, region, account);
-  const roleArn = opts.roleArn ?? `arn:aws:iam::${account}:role/${smName}-role`;
-  const start = new Date();
-  const events: HistoryEvent[] = [];
-  const record: Mutable<ExecutionRecord> & { events: HistoryEvent[] } = {
-    executionArn: execArn,
-    name,
-    stateMachineArn: smArn,
-    status: 'RUNNING',
-    startDate: start.toISOString(),
-    stopDate: null,
-    input,
-    output: null,
-    error: null,
-    cause: null,
-    redriveCount: 0,
-    redriveDate: null,
-    definitionSha256: createHash('sha256').update(text).digest('hex'),
-    events,
-  };
-  await opts.history.save(record);
-  const saver = new CoalescingSaver(() => opts.history.save(record));
+const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimedOut']);
 
-  const converter = new HistoryConverter({ definition, roleArn, region });
-  const execution = machine.run(input, {
-    context: {
-      Execution: { Id: execArn, Name: name, StartTime: start.toISOString(), Input: input, RoleArn: roleArn, RedriveCount: 0 },
-      StateMachine: { Id: smArn, Name: smName },
-    },
-    overrides: { taskResourceLocalHandlers, retryIntervalOverrides },
-  });
-  const settled = execution.result.then(
-    (output) => ({ ok: true as const, output }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
+/** Statuses that notify (`notifyTerminal`): what an EventBridge "Execution Status Change" rule would match. */
+export const UNSUCCESSFUL_STATUSES: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>(['FAILED', 'TIMED_OUT', 'ABORTED']);
 
-  let fatal: { error: string; cause: string } | undefined;
-  const onAbort = (): void => execution.abort();
-  if (opts.signal?.aborted) execution.abort();
-  else opts.signal?.addEventListener('abort', onAbort, { once: true });
-
+/**
+ * @internal Runs one attempt to its end: converts the interpreter's events into the record's
+ * history (saved as they arrive), enforces the state payload quota, settles the status, saves the
+ * final record, then calls `notifyTerminal` for FAILED/TIMED_OUT/ABORTED.
+ */
+export async function driveExecution(
+  prepared: PreparedMachine,
+  attempt: Attempt,
+  opts: Pick<RunExecutionOptions, 'history' | 'onEvent' | 'signal' | 'notifyTerminal'>,
+): Promise<ExecutionRecord> {
+  const { record, converter } = attempt;
+  const events = record.events;
+  const hidden = attempt.hiddenStates ?? new Set<string>();
   const record1 = (ev: HistoryEvent): void => {
     events.push(ev);
     if (opts.onEvent) {
@@ -451,12 +500,28 @@ export async function runExecution(opts: RunExecutionOptions): Promise<Execution
       }
     }
   };
+  const firstOfAttempt = events.length;
+  for (const ev of attempt.leadingEvents ?? []) record1(ev);
+  await opts.history.save(record);
+  const saver = new CoalescingSaver(() => opts.history.save(record));
+
+  const execution = prepared.machine.run(attempt.input, { context: attempt.context, overrides: prepared.overrides });
+  const settled = execution.result.then(
+    (output) => ({ ok: true as const, output }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+
+  let fatal: { error: string; cause: string } | undefined;
+  const onAbort = (): void => execution.abort();
+  if (opts.signal?.aborted) execution.abort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
     for await (const raw of execution.eventLogs) {
       let ev: LibraryEvent = raw as LibEventLog;
+      if ('state' in ev && hidden.has(ev.state.name)) continue;
       if (ev.type === 'ExecutionAborted' && fatal) ev = { type: 'ExecutionFailed', timestamp: ev.timestamp, Error: fatal.error, Cause: fatal.cause };
-      if (ev.type === 'ExecutionStarted') record.startDate = new Date(ev.timestamp).toISOString();
+      if (ev.type === 'ExecutionStarted' && !attempt.isRedrive) record.startDate = new Date(ev.timestamp).toISOString();
       for (const h of converter.convert(ev)) record1(h);
       // States' own input/output (not only task payloads) must stay under the quota; AWS fails the
       // execution uncatchably. Enforced as the events arrive, so the next state may have begun.
@@ -476,8 +541,8 @@ export async function runExecution(opts: RunExecutionOptions): Promise<Execution
   }
 
   const outcome = await settled;
-  finished = true;
-  const last = events[events.length - 1];
+  prepared.ended.value = true;
+  const last = events.length > firstOfAttempt ? events[events.length - 1] : undefined;
   let status: ExecutionStatus;
   if (outcome.ok) {
     status = 'SUCCEEDED';
@@ -509,8 +574,7 @@ export async function runExecution(opts: RunExecutionOptions): Promise<Execution
   record.stopDate = new Date().toISOString();
 
   // The library's log should always end with an execution event; make sure the history does.
-  const terminal = last?.type.startsWith('Execution') === true && last.type !== 'ExecutionStarted';
-  if (!terminal) {
+  if (last === undefined || !TERMINAL_EVENT_TYPES.has(last.type)) {
     const ts = Date.now();
     const synthetic: LibraryEvent =
       status === 'SUCCEEDED'
@@ -525,5 +589,67 @@ export async function runExecution(opts: RunExecutionOptions): Promise<Execution
 
   await saver.drain();
   await opts.history.save(record);
-  return JSON.parse(JSON.stringify(record)) as ExecutionRecord;
+  const result = JSON.parse(JSON.stringify(record)) as ExecutionRecord;
+  if (opts.notifyTerminal && UNSUCCESSFUL_STATUSES.has(status)) {
+    try {
+      await opts.notifyTerminal(JSON.parse(JSON.stringify(record)) as ExecutionRecord);
+    } catch (err) {
+      throw new TerminalNotificationError(result, err);
+    }
+  }
+  return result;
+}
+
+/**
+ * Runs one execution to completion and returns its persisted record. Resolves (does not reject)
+ * for FAILED/TIMED_OUT/ABORTED executions; rejects only for setup problems (bad definition,
+ * unknown task resource, invalid/duplicate name, input over 256 KiB), history store failures, or
+ * a failing `notifyTerminal` (TerminalNotificationError, which carries the recorded execution).
+ */
+export async function runExecution(opts: RunExecutionOptions): Promise<ExecutionRecord> {
+  const region = opts.region ?? LOCAL_REGION;
+  const account = opts.account ?? LOCAL_ACCOUNT;
+  const smName = opts.stateMachineName ?? DEFAULT_STATE_MACHINE_NAME;
+  const resolved = resolveDefinition(opts, region, account);
+  const prepared = prepareMachine(resolved.definition, opts);
+
+  const name = opts.name ?? generateExecutionName();
+  if (!isValidExecutionName(name)) throw new Error(`Invalid execution name ${JSON.stringify(name)}`);
+  if ((await opts.history.get(name)) !== undefined) throw new ExecutionAlreadyExistsError(name);
+  const input = toJsonPayload(opts.input, 'The execution input').json;
+
+  const smArn = stateMachineArn(smName, region, account);
+  const execArn = executionArn(smName, name, region, account);
+  const roleArn = opts.roleArn ?? defaultRoleArn(smName, account);
+  const start = new Date();
+  const record: MutableExecutionRecord = {
+    executionArn: execArn,
+    name,
+    stateMachineArn: smArn,
+    status: 'RUNNING',
+    startDate: start.toISOString(),
+    stopDate: null,
+    input,
+    output: null,
+    error: null,
+    cause: null,
+    redriveCount: 0,
+    redriveDate: null,
+    definitionSha256: resolved.sha256,
+    events: [],
+  };
+  return driveExecution(
+    prepared,
+    {
+      record,
+      input,
+      context: {
+        Execution: { Id: execArn, Name: name, StartTime: start.toISOString(), Input: input, RoleArn: roleArn, RedriveCount: 0 },
+        StateMachine: { Id: smArn, Name: smName },
+      },
+      converter: new HistoryConverter({ definition: resolved.definition, roleArn, region }),
+      isRedrive: false,
+    },
+    opts,
+  );
 }

@@ -24,7 +24,12 @@ function tasks(verify: TaskFunction = async () => ({ ok: true })): Record<string
     [localFunctionArn('Load')]: async () => ({ staged: 1 }),
     [localFunctionArn('Verify')]: verify,
     [localFunctionArn('Commit')]: async () => ({ message: 'committed' }),
-    [localFunctionArn('Compensate')]: async () => ({}),
+    [localFunctionArn('CloseRun')]: async () => ({}),
+    [localFunctionArn('Compensate')]: async (i) => ({ message: 'compensated', redriveCountAtFailure: (i as { redriveCount: number }).redriveCount }),
+    // Like functions/run/await-redrive before a redrive.
+    [localFunctionArn('AwaitRedrive')]: async (i) => {
+      throw Object.assign(new Error(`run ${(i as { runId: string }).runId} failed; redrive it`), { name: 'RunFailed' });
+    },
   };
   return t;
 }
@@ -46,6 +51,7 @@ describe('report', () => {
       'Commit:Task:succeeded',
       'NotifyCommitted:Task:succeeded',
       'MoreBacklog:Choice:succeeded',
+      'CloseRun:Task:succeeded',
       'Done:Succeed:succeeded',
     ]);
     const inMap = states.filter((s) => s.iteration.length > 0);
@@ -62,27 +68,28 @@ describe('report', () => {
     expect(open?.inputBytes).toBe(Buffer.byteLength(entered?.stateEnteredEventDetails?.input ?? '', 'utf8'));
   });
 
-  test('a failed run: the caught state, the failure path, and the Fail state carry the error', async () => {
+  test('a failed run: the caught state, the failure path, and AwaitRedrive (which ends it) carry the error', async () => {
     const rec = await run('bad', async () => {
       throw new VerificationError('counts differ for dbo_a (run r); rerun');
     });
     const states = describeStates(rec);
     expect(states.find((s) => s.name === 'Verify')).toMatchObject({ status: 'caught', error: 'VerificationError' });
+    expect(states.find((s) => s.name === 'FailedAtVerify')?.status).toBe('succeeded');
     expect(states.find((s) => s.name === 'Compensate')?.status).toBe('succeeded');
     expect(states.find((s) => s.name === 'NotifyFailure')?.status).toBe('succeeded');
     const fail = states[states.length - 1];
-    expect(fail).toMatchObject({ name: 'RunFailed', type: 'Fail', status: 'failed', error: 'RunFailed', outputBytes: null });
-    expect(summarizeCause(fail?.cause ?? null)).toBe('VerificationError: counts differ for dbo_a (run r); rerun');
+    expect(fail).toMatchObject({ name: 'AwaitRedrive', type: 'Task', status: 'failed', error: 'RunFailed', outputBytes: null });
+    expect(summarizeCause(fail?.cause ?? null)).toBe('RunFailed: run bad failed; redrive it');
 
     const rows = summarizeExecutions([rec]);
     expect(rows[0]).toMatchObject({ name: 'bad', status: 'FAILED', error: 'RunFailed' });
     const table = renderRunsTable(rows);
     expect(table.split('\n')[0]).toMatch(/^RUN\s+STATUS\s+STARTED\s+DURATION\s+ERROR$/);
-    expect(table).toContain('RunFailed (VerificationError: counts differ for dbo_a (run r); rerun)');
+    expect(table).toContain('RunFailed: run bad failed; redrive it');
 
     const detail = renderRunDetail(rec);
     expect(detail).toContain('Run bad  FAILED');
-    expect(detail).toContain('cause      VerificationError: counts differ');
+    expect(detail).toContain('cause      RunFailed: run bad failed; redrive it');
     const lines = detail.split('\n');
     const header = lines.find((l) => l.startsWith('STATE'));
     expect(header).toBeDefined();

@@ -20,7 +20,7 @@ import {
 
 type Call = { state: string; input: Record<string, unknown> };
 
-const FUNCTIONS = ['OpenRun', 'PlanWindows', 'Extract', 'Transform', 'Load', 'Verify', 'Commit', 'Compensate'] as const;
+const FUNCTIONS = ['OpenRun', 'PlanWindows', 'Extract', 'Transform', 'Load', 'Verify', 'Commit', 'CloseRun', 'Compensate', 'AwaitRedrive'] as const;
 type Fn = (typeof FUNCTIONS)[number];
 
 const WINDOWS = [
@@ -40,7 +40,17 @@ function harness(overrides: Partial<Record<Fn, (input: Record<string, unknown>, 
     Load: async () => ({ staged: 3 }),
     Verify: async () => ({ verified: true }),
     Commit: async (i) => ({ message: `run ${String(i['runId'])} committed iteration ${String(i['iteration'])}`, appended: 6 }),
-    Compensate: async () => ({ actions: ['dropped staging', 'released lease'] }),
+    CloseRun: async () => ({ closed: true }),
+    Compensate: async (i) => ({
+      actions: ['dropped staging', 'released lease'],
+      redriveCountAtFailure: i['redriveCount'],
+      message: JSON.stringify({ failedState: i['failedState'], error: i['error'], compensated: ['dropped staging', 'released lease'] }),
+    }),
+    // Like functions/run/await-redrive: fails the execution until it has been redriven.
+    AwaitRedrive: async (i) => {
+      if (Number(i['redriveCount']) > Number(i['redriveCountAtFailure'])) return { resumeAt: i['failedState'] };
+      throw Object.assign(new Error(`run ${String(i['runId'])} failed at ${String(i['failedState'])}; redrive it`), { name: 'RunFailed' });
+    },
   };
   const tasks: Record<string, TaskFunction> = {};
   for (const f of FUNCTIONS) {
@@ -71,7 +81,7 @@ function entered(events: readonly HistoryEvent[]): string[] {
 }
 
 describe('runExecution on statemachine/pipeline.asl.json', () => {
-  test('happy path: OpenRun -> PlanWindows -> Map over 2 windows -> Verify -> Commit -> NotifyCommitted -> Done', async () => {
+  test('happy path: OpenRun -> PlanWindows -> Map over 2 windows -> Verify -> Commit -> NotifyCommitted -> CloseRun -> Done', async () => {
     const h = harness();
     const seen: HistoryEvent[] = [];
     const rec = await runExecution({
@@ -142,6 +152,7 @@ describe('runExecution on statemachine/pipeline.asl.json', () => {
       ['TaskStateEntered', 'Commit'],
       ['TaskStateEntered', 'NotifyCommitted'],
       ['ChoiceStateEntered', 'MoreBacklog'],
+      ['TaskStateEntered', 'CloseRun'],
       ['SucceedStateEntered', 'Done'],
     ]);
     expect(rec.events.slice(0, 7).map((e) => e.type)).toEqual([
@@ -249,7 +260,7 @@ describe('runExecution on statemachine/pipeline.asl.json', () => {
     expect(plan).toMatchObject({ status: 'caught', attempts: 6, retries: 5, error: 'SourceUnavailableError' });
   });
 
-  test('a permanent error (VerificationError) -> Catch -> Compensate -> NotifyFailure -> FAILED with RunFailed', async () => {
+  test('a permanent error (VerificationError) -> Catch -> Compensate -> NotifyFailure -> AwaitRedrive -> FAILED with RunFailed', async () => {
     const h = harness({
       Verify: async () => {
         throw new VerificationError('staging for dbo_orders has 2 rows, manifest says 3 (run run-1); rerun the window');
@@ -264,6 +275,8 @@ describe('runExecution on statemachine/pipeline.asl.json', () => {
     // The ASL passes $$.Execution.Name as the run id (OpenRun may be the state that failed).
     expect(comp[0]?.input['runId']).toBe(rec.name);
     expect(comp[0]?.input['executionId']).toBe(rec.executionArn);
+    expect(comp[0]?.input['failedState']).toBe('Verify');
+    expect(comp[0]?.input['redriveCount']).toBe(0);
     const error = comp[0]?.input['error'] as { Error: string; Cause: string };
     expect(Object.keys(error).sort()).toEqual(['Cause', 'Error']);
     expect(error.Error).toBe('VerificationError');
@@ -277,17 +290,21 @@ describe('runExecution on statemachine/pipeline.asl.json', () => {
     expect(failure?.subject).toBe('cdc-ledger run failed');
     expect(failure?.topicArn).toBe(localTopicArn());
     expect(failure?.attributes).toEqual({ event: 'RunFailed' });
-    const body = JSON.parse(failure?.message ?? '{}') as { error: { Error: string }; compensation: unknown };
-    expect(body.error.Error).toBe('VerificationError');
-    expect(body.compensation).toEqual({ actions: ['dropped staging', 'released lease'] });
+    // NotifyFailure publishes the message Compensate composed.
+    const body = JSON.parse(failure?.message ?? '{}') as { failedState: string; error: { Error: string }; compensated: unknown };
+    expect(body).toMatchObject({ failedState: 'Verify', error: { Error: 'VerificationError' }, compensated: ['dropped staging', 'released lease'] });
 
+    // AwaitRedrive ends the execution with RunFailed (its own Lambda-style cause) until a redrive.
     expect(rec.status).toBe('FAILED');
     expect(rec.error).toBe('RunFailed');
-    expect(rec.cause).toBe(error.Cause);
+    expect(JSON.parse(rec.cause ?? '{}')).toMatchObject({ errorType: 'RunFailed', errorMessage: 'run verify-fails failed at Verify; redrive it' });
+    expect(h.callsOf('AwaitRedrive').map((c) => c.input)).toEqual([
+      { runId: 'verify-fails', failedState: 'Verify', redriveCount: 0, redriveCountAtFailure: 0 },
+    ]);
     const last = rec.events[rec.events.length - 1];
     expect(last?.type).toBe('ExecutionFailed');
-    expect(last?.executionFailedEventDetails).toEqual({ error: 'RunFailed', cause: error.Cause });
-    expect(entered(rec.events).slice(-4)).toEqual(['Verify', 'Compensate', 'NotifyFailure', 'RunFailed']);
+    expect(last?.executionFailedEventDetails).toEqual({ error: 'RunFailed', cause: rec.cause });
+    expect(entered(rec.events).slice(-5)).toEqual(['Verify', 'FailedAtVerify', 'Compensate', 'NotifyFailure', 'AwaitRedrive']);
 
     const persisted = await history.get('verify-fails');
     expect(persisted?.status).toBe('FAILED');
@@ -296,7 +313,7 @@ describe('runExecution on statemachine/pipeline.asl.json', () => {
 
     const states = describeStates(rec);
     expect(states.find((s) => s.name === 'Verify')).toMatchObject({ status: 'caught', retries: 0, error: 'VerificationError' });
-    expect(states.find((s) => s.name === 'RunFailed')).toMatchObject({ status: 'failed', error: 'RunFailed' });
+    expect(states.find((s) => s.name === 'AwaitRedrive')).toMatchObject({ status: 'failed', error: 'RunFailed' });
   });
 
   test('an error inside a Map iteration is caught by the Map state', async () => {

@@ -1,10 +1,12 @@
 import type { PipelineConfig } from '../../../lib/config/resolve';
 import { tableByCaptureInstance } from '../../../lib/config/load';
 import type { LedgerDb } from '../../../lib/data-api/client';
-import { VerificationError } from '../../../lib/errors';
+import type { DigestStore } from '../../../lib/digests/port';
+import { InvalidInputError, VerificationError } from '../../../lib/errors';
+import { readDigest } from '../../../lib/ledger/digest-rows';
 import { GENESIS_CHAIN_HEAD } from '../../../lib/ledger/row-hash';
 import type { BatchInput, CommitOutput, TableDigest, TableResult } from '../../../lib/pipeline/state';
-import { appendedDigestSql, appendSql, clearStageSql, headSql, lockSql } from './commit-sql';
+import { appendedDigestSql, appendSql, clearStageSql, headSql, LOCK_SQL } from './commit-sql';
 
 /**
  * One Data API transaction per table: lock the history, check the watermark is where planning left
@@ -18,7 +20,7 @@ export async function commitTable(db: LedgerDb, config: PipelineConfig, input: B
   const table = tableByCaptureInstance(config, ci);
   const batch = { runId: input.runId, iteration: input.iteration };
   return db.transaction(async (tx) => {
-    await tx.execute(lockSql(table));
+    await tx.execute(LOCK_SQL, { ci });
     const wm = await tx.execute(`SELECT encode(lsn, 'hex') AS lsn FROM ledger.watermarks WHERE capture_instance = :ci FOR UPDATE`, { ci });
     const watermark = wm.rows[0] ? String(wm.rows[0].lsn) : null;
     if (watermark === window.toLsn && watermark !== window.afterLsn) {
@@ -81,9 +83,22 @@ function str(v: unknown): string | null {
   return v === null || v === undefined ? null : String(v);
 }
 
-export async function commitBatch(db: LedgerDb, config: PipelineConfig, input: BatchInput, rulesHash: string | null): Promise<CommitOutput> {
+/**
+ * After a table's transaction committed: its digest, as the database holds it, to the digest store
+ * outside the database. A retried Commit writes the same digest again (a no-op in the store).
+ */
+async function publishDigest(db: LedgerDb, store: DigestStore, input: BatchInput, ci: string): Promise<void> {
+  const digest = await readDigest(db, input.runId, input.iteration, ci);
+  if (!digest) throw new InvalidInputError(`${ci}: run ${input.runId} iteration ${input.iteration} committed but has no row in ledger.digests`);
+  await store.put(digest);
+}
+
+export async function commitBatch(db: LedgerDb, config: PipelineConfig, store: DigestStore, input: BatchInput, rulesHash: string | null): Promise<CommitOutput> {
   const digests: TableDigest[] = [];
-  for (const result of input.tables) digests.push(await commitTable(db, config, input, result));
+  for (const result of input.tables) {
+    digests.push(await commitTable(db, config, input, result));
+    await publishDigest(db, store, input, result.window.captureInstance);
+  }
   const appended = digests.reduce((n, d) => n + d.rows, 0);
   const quarantined = input.tables.reduce((n, t) => n + t.transform.rejected, 0);
   await db.execute(

@@ -51,9 +51,12 @@ export function appendedDigestSql(t: ResolvedTable): string {
   );
 }
 
-export function lockSql(t: ResolvedTable): string {
-  return `LOCK TABLE ${qualified('ledger', t.historyTable)} IN EXCLUSIVE MODE`;
-}
+/**
+ * Serializes commits of one capture instance: a row lock on its registration. (LOCK TABLE … IN
+ * EXCLUSIVE MODE would need UPDATE/DELETE/TRUNCATE privilege, which the writer role does not have.)
+ * Parameter: :ci.
+ */
+export const LOCK_SQL = `SELECT 1 FROM ledger.capture_instances WHERE capture_instance = :ci FOR UPDATE`;
 
 export function clearStageSql(t: ResolvedTable): string {
   return `DELETE FROM ${qualified('ledger_stage', t.stageTable)} WHERE _run_id = :runId AND _iteration = :iteration`;

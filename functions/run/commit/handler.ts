@@ -6,7 +6,7 @@ import { commitBatch } from './commit-batch';
 export const handler = stepHandler('Commit', BatchInput, async (input, rt) => {
   const first = input.tables[0];
   const rulesHash = first ? (await readManifest(rt.chunks, first.transform.manifestKey, TransformManifest)).rulesHash : null;
-  const out = await commitBatch(rt.db, rt.config, input, rulesHash);
+  const out = await commitBatch(rt.db, rt.config, rt.digests, input, rulesHash);
   rt.log.info('committed', { runId: input.runId, iteration: input.iteration, appended: out.appended });
   return out;
 });

@@ -1,0 +1,43 @@
+import { verifyLedger, type LedgerReport } from '../../lib/ledger/verify/verify-ledger';
+import { openLocalEnvironment, type LocalOptions } from '../../local/environment';
+import { count, duration, table } from '../format';
+
+export interface VerifyCommandOptions {
+  readonly table?: string;
+  readonly run?: string;
+  readonly json: boolean;
+}
+
+export function formatVerifyReport(r: LedgerReport): string {
+  const lines = [
+    table(
+      ['table', 'result', 'rows', 'digests', 'last _seq', 'chain head', 'time'],
+      r.tables.map((t) => [t.captureInstance, t.ok ? 'ok' : 'MISMATCH', count(t.rows), count(t.digests), String(t.lastSeq), t.chainHead.slice(0, 16), duration(t.ms)]),
+    ),
+  ];
+  for (const t of r.tables.filter((x) => !x.ok)) {
+    if (t.firstBadRow) {
+      const b = t.firstBadRow;
+      lines.push(`\n${t.captureInstance} (${t.table}): first bad row _seq ${b.seq}, LSN ${b.lsn}, seqval ${b.seqval}, op ${b.op}:\n  ${b.problem}`);
+    }
+    for (const p of t.problems) lines.push(`${t.captureInstance} (${t.table}): ${p}`);
+  }
+  const rate = r.ms > 0 ? Math.round((r.rows / r.ms) * 1000) : r.rows;
+  lines.push(`\n${r.ok ? 'ledger verified' : 'LEDGER VERIFICATION FAILED'}: ${count(r.rows)} rows in ${duration(r.ms)} (${count(rate)} rows/s)`);
+  return lines.join('\n');
+}
+
+/** `cdc-ledger ledger verify [--table T] [--run RUN] [--json]`: exit 0 when everything matches, 1 otherwise. */
+export async function ledgerVerifyCommand(local: LocalOptions, opts: VerifyCommandOptions): Promise<number> {
+  const env = await openLocalEnvironment(local);
+  try {
+    const report = await verifyLedger(env.db, env.runtime.digests, env.config, {
+      ...(opts.table ? { table: opts.table } : {}),
+      ...(opts.run ? { runId: opts.run } : {}),
+    });
+    console.log(opts.json ? JSON.stringify(report, null, 2) : formatVerifyReport(report));
+    return report.ok ? 0 : 1;
+  } finally {
+    await env.close();
+  }
+}

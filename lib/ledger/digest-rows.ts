@@ -1,0 +1,52 @@
+import type { LedgerDb, Row } from '../data-api/client';
+import type { DigestRecord } from '../digests/port';
+
+/** ledger.digests rows as DigestRecords (the form written to the digest store). */
+const COLUMNS =
+  `run_id, iteration, capture_instance, encode(first_lsn, 'hex') AS first_lsn, encode(last_lsn, 'hex') AS last_lsn, ` +
+  `rows::text AS rows, first_seq::text AS first_seq, last_seq::text AS last_seq, encode(chain_head, 'hex') AS chain_head, hash_version`;
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const hex = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+export function digestFromRow(r: Row): DigestRecord {
+  return {
+    captureInstance: String(r.capture_instance),
+    runId: String(r.run_id),
+    iteration: Number(r.iteration),
+    firstLsn: hex(r.first_lsn),
+    lastLsn: hex(r.last_lsn),
+    rows: Number(r.rows),
+    firstSeq: num(r.first_seq),
+    lastSeq: num(r.last_seq),
+    chainHead: hex(r.chain_head),
+    hashVersion: Number(r.hash_version),
+  };
+}
+
+export async function readDigest(db: LedgerDb, runId: string, iteration: number, captureInstance: string): Promise<DigestRecord | null> {
+  const r = await db.execute(`SELECT ${COLUMNS} FROM ledger.digests WHERE run_id = :runId AND iteration = :iteration AND capture_instance = :ci`, {
+    runId,
+    iteration,
+    ci: captureInstance,
+  });
+  return r.rows[0] ? digestFromRow(r.rows[0]) : null;
+}
+
+/** Every digest of a capture instance, in pages (keyset on run and iteration) that stay far below the 1 MiB response limit. */
+export async function readDigests(db: LedgerDb, captureInstance: string, runId?: string): Promise<DigestRecord[]> {
+  const out: DigestRecord[] = [];
+  let after = { runId: '', iteration: 0 };
+  for (;;) {
+    const r = await db.execute(
+      `SELECT ${COLUMNS} FROM ledger.digests WHERE capture_instance = :ci AND (CAST(:runId AS text) IS NULL OR run_id = CAST(:runId AS text))
+         AND (run_id, iteration) > (:afterRun, :afterIteration) ORDER BY run_id, iteration LIMIT 2000`,
+      { ci: captureInstance, runId: runId ?? null, afterRun: after.runId, afterIteration: after.iteration },
+    );
+    const page = r.rows.map(digestFromRow);
+    out.push(...page);
+    const last = page[page.length - 1];
+    if (!last || page.length < 2000) return out;
+    after = { runId: last.runId, iteration: last.iteration };
+  }
+}

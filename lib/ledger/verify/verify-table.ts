@@ -1,0 +1,143 @@
+import type { ResolvedTable } from '../../config/resolve';
+import type { LedgerDb } from '../../data-api/client';
+import type { DigestRecord, DigestStore } from '../../digests/port';
+import { compareChange } from '../../pipeline/ledger-row';
+import { readDigests } from '../digest-rows';
+import { chainStep, GENESIS_CHAIN_HEAD, rowHash } from '../row-hash';
+import { compareDigests, rowDigests } from './check-digests';
+import { businessColumns, chainHashAt, readRows, type StoredRow } from './read-rows';
+
+export interface BadRow {
+  readonly seq: number;
+  readonly lsn: string;
+  readonly seqval: string;
+  readonly op: string;
+  readonly problem: string;
+}
+
+export interface TableReport {
+  readonly captureInstance: string;
+  readonly table: string;
+  readonly ok: boolean;
+  /** Rows recomputed (all rows, or the run's rows in incremental mode). */
+  readonly rows: number;
+  readonly fromSeq: number;
+  readonly lastSeq: number;
+  readonly chainHead: string;
+  readonly digests: number;
+  readonly firstBadRow: BadRow | null;
+  /** Problems not tied to one row: digests missing or different in the database or the store, rows missing at the end. */
+  readonly problems: string[];
+  readonly ms: number;
+}
+
+export interface VerifyTableOptions {
+  /** Incremental: only the rows this run appended (anchored at the digest store's previous chain head). */
+  readonly runId?: string;
+  readonly pageRows?: number;
+}
+
+const hex = (s: string): string => `0x${s}`;
+
+/**
+ * Recomputes one history table (docs/ledger.md "Verification"): every row hash from the stored typed
+ * values, the chain in _seq order, each digest's rows, LSNs and chain head, and the digests in the
+ * database against the digest store. Stops at the first bad row.
+ */
+export async function verifyTable(db: LedgerDb, store: DigestStore, t: ResolvedTable, opts: VerifyTableOptions = {}): Promise<TableReport> {
+  const started = Date.now();
+  const ci = t.captureInstance;
+  const [dbDigests, allStored] = await Promise.all([readDigests(db, ci, opts.runId), store.list(ci)]);
+  const storeDigests = opts.runId ? allStored.filter((d) => d.runId === opts.runId) : allStored;
+  const problems = compareDigests(dbDigests, storeDigests, store.location);
+  // The store is the reference for the rows (it is outside the database); a digest only in the database still counts.
+  const reference = rowDigests([...storeDigests, ...dbDigests.filter((d) => !storeDigests.some((s) => s.runId === d.runId && s.iteration === d.iteration))]);
+
+  let afterSeq = 0;
+  let head = GENESIS_CHAIN_HEAD;
+  let untilSeq: number | null = null;
+  if (opts.runId) {
+    const first = reference[0];
+    const last = reference[reference.length - 1];
+    if (!first || !last) return report(true, 0, afterSeq, head, null);
+    afterSeq = first.firstSeq - 1;
+    untilSeq = last.lastSeq;
+    if (afterSeq > 0) {
+      const anchor = rowDigests(allStored).find((d) => d.lastSeq === afterSeq);
+      const stored = await chainHashAt(db, t, afterSeq);
+      if (!anchor) problems.push(`no digest in the store ends at _seq ${afterSeq}, where run ${opts.runId} starts; run a full \`ledger verify\``);
+      else if (stored !== anchor.chainHead) problems.push(`chain hash at _seq ${afterSeq} is ${stored ?? 'missing'} in the table but ${anchor.chainHead ?? 'null'} in digest of run ${anchor.runId}`);
+      head = anchor?.chainHead ?? stored ?? GENESIS_CHAIN_HEAD;
+    }
+  }
+
+  const columns = await businessColumns(db, t);
+  let expectedSeq = afterSeq + 1;
+  let prev: StoredRow | null = null;
+  let d = 0;
+  let rows = 0;
+  let bad: BadRow | null = null;
+  for await (const row of readRows(db, t, columns, afterSeq, untilSeq, opts.pageRows)) {
+    rows++;
+    const problem = checkRow(row, prev, expectedSeq, head);
+    let digestProblem: string | null = null;
+    while (reference[d] && (reference[d]?.lastSeq ?? 0) < row.seq) d++;
+    const digest = reference[d];
+    if (!problem) digestProblem = checkCoverage(row, digest);
+    if (problem || digestProblem) {
+      bad = { seq: row.seq, lsn: hex(row.lsn), seqval: hex(row.seqval), op: row.op, problem: (problem ?? digestProblem) as string };
+      break;
+    }
+    head = row.chainHash;
+    prev = row;
+    expectedSeq = row.seq + 1;
+  }
+  const lastRef = reference[reference.length - 1];
+  if (!bad && lastRef && expectedSeq - 1 < lastRef.lastSeq) {
+    problems.push(`rows _seq ${expectedSeq}..${lastRef.lastSeq} are missing: digest of run ${lastRef.runId} covers them (rows deleted or table truncated)`);
+  }
+  return report(bad === null && problems.length === 0, rows, afterSeq, head, bad);
+
+  function report(ok: boolean, n: number, from: number, chainHead: string, firstBadRow: BadRow | null): TableReport {
+    return {
+      captureInstance: ci,
+      table: `ledger.${t.historyTable}`,
+      ok: ok && problems.length === 0,
+      rows: n,
+      fromSeq: from,
+      lastSeq: expectedSeq - 1,
+      chainHead,
+      digests: dbDigests.length,
+      firstBadRow,
+      problems,
+      ms: Date.now() - started,
+    };
+  }
+}
+
+function checkRow(row: StoredRow, prev: StoredRow | null, expectedSeq: number, head: string): string | null {
+  if (row.seq !== expectedSeq) return `expected _seq ${expectedSeq} next, found ${row.seq}: rows are missing`;
+  if (prev && compareChange(prev, row) >= 0) {
+    return `out of order: (lsn, seqval, op) does not increase after _seq ${prev.seq} (${hex(prev.lsn)}, ${hex(prev.seqval)}, ${prev.op}); rows were moved or swapped`;
+  }
+  const recomputed = rowHash(row);
+  if (recomputed !== row.rowHash) {
+    return `row hash differs: stored ${row.rowHash}, recomputed ${recomputed} from the stored values — a value, position or before-image was changed`;
+  }
+  const chain = chainStep(head, row.rowHash);
+  if (chain !== row.chainHash) {
+    return `chain hash differs: stored ${row.chainHash}, expected ${chain} from the previous head — a row was inserted, removed or reordered before here`;
+  }
+  return null;
+}
+
+function checkCoverage(row: StoredRow, digest: (DigestRecord & { firstSeq: number; lastSeq: number }) | undefined): string | null {
+  if (!digest || digest.firstSeq > row.seq) return `not covered by any run digest: the row was not appended by a commit (forged?)`;
+  if (row.runId !== digest.runId) return `_run_id is ${row.runId} but the digest covering _seq ${row.seq} is of run ${digest.runId}`;
+  if (row.seq === digest.firstSeq && row.lsn !== digest.firstLsn) return `first row of run ${digest.runId}: LSN ${hex(row.lsn)} but the digest says ${hex(digest.firstLsn ?? '')}`;
+  if (row.seq === digest.lastSeq) {
+    if (row.lsn !== digest.lastLsn) return `last row of run ${digest.runId}: LSN ${hex(row.lsn)} but the digest says ${hex(digest.lastLsn ?? '')}`;
+    if (row.chainHash !== digest.chainHead) return `chain head after run ${digest.runId} is ${row.chainHash} but its digest says ${digest.chainHead ?? 'null'}`;
+  }
+  return null;
+}
