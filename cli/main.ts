@@ -3,9 +3,11 @@ import { describeError } from '../lib/errors';
 import { demoCommand } from './commands/demo';
 import { runCommand } from './commands/run';
 import { runsList, runsRedrive, runsShow } from './commands/runs';
+import { runsAws } from './commands/runs-aws';
 import { parseInterval, scheduleCommand } from './commands/schedule';
 import { simulateCommand } from './commands/simulate';
 import { migrateCommand } from './commands/migrate';
+import { quarantineList, quarantineReplay } from './commands/quarantine';
 import { ledgerVerifyCommand } from './commands/ledger-verify';
 import { COMMON_OPTIONS, commonOptions, localOptions } from './options';
 
@@ -21,9 +23,16 @@ Commands:
   runs show <run> [--json]      one execution state by state: status, duration, sizes, error
   runs redrive <run> [--json]   resume a failed run at the state that failed, in the same execution
                                 (like Step Functions' Redrive; exit 0 succeeded, 1 failed again, 2 refused)
+  runs start [--json]           start a run now (locally: the same as run)
+  runs list|show|redrive|start … --state-machine-arn ARN | --stack-name NAME
+                                the same against Step Functions in AWS (redrive/start return once accepted;
+                                start [name] starts a run now); see docs/deploy.md
   source simulate --changes N --seed S
                                 let the emulated ERP overwrite its records (N changes, deterministic for S)
   migrate                       create or update the ledger schema for the config
+  quarantine list [--run R] [--json]
+                                rows the rules refused, with every reason (the whole row with --json)
+  quarantine replay --run R     re-apply the current rules to run R's quarantined rows; append what passes (once)
   ledger verify [--table T] [--run RUN] [--json]
                                 recompute every row hash, the chains and the digests (in the database and the
                                 digest store); --run checks only that run's rows; exit 1 on any mismatch
@@ -62,6 +71,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         rounds: { type: 'string' },
         table: { type: 'string' },
         run: { type: 'string' },
+        'state-machine-arn': { type: 'string' },
+        'stack-name': { type: 'string' },
       },
     });
   } catch (err) {
@@ -89,9 +100,21 @@ export async function main(argv: readonly string[]): Promise<number> {
           seed: positiveInt(values.seed, '--seed', 1),
         });
       case 'runs':
+        if (values['state-machine-arn'] !== undefined || values['stack-name'] !== undefined) {
+          return await runsAws(
+            {
+              ...(values['state-machine-arn'] !== undefined ? { stateMachineArn: values['state-machine-arn'] } : {}),
+              ...(values['stack-name'] !== undefined ? { stackName: values['stack-name'] } : {}),
+              json: common.json,
+            },
+            sub,
+            arg,
+          );
+        }
         if (sub === 'list') return await runsList(common.dataDir, common.json);
         if (sub === 'show') return await runsShow(common.dataDir, arg, common.json);
         if (sub === 'redrive') return await runsRedrive(common, arg);
+        if (sub === 'start') return await runCommand(localOptions(common), common.json);
         console.error(`unknown: runs ${sub ?? ''}\n\n${USAGE}`);
         return 2;
       case 'source':
@@ -107,6 +130,11 @@ export async function main(argv: readonly string[]): Promise<number> {
           });
         }
         console.error(`unknown: ledger ${sub ?? ''}\n\n${USAGE}`);
+        return 2;
+      case 'quarantine':
+        if (sub === 'list') return await quarantineList(localOptions(common), { ...(values.run !== undefined ? { run: values.run } : {}), json: common.json });
+        if (sub === 'replay') return await quarantineReplay(localOptions(common), values.run, common.json);
+        console.error(`unknown: quarantine ${sub ?? ''}\n\n${USAGE}`);
         return 2;
       case 'migrate':
         return await migrateCommand(localOptions(common));

@@ -1,24 +1,17 @@
-import { createHash } from 'node:crypto';
-import type { PipelineConfig, ResolvedTable } from '../../lib/config/resolve';
+import type { ResolvedTable } from '../../lib/config/resolve';
 import { SchemaDriftError } from '../../lib/errors';
 import { rowHash } from '../../lib/ledger/row-hash';
 import type { LedgerRow, RejectedRow, RejectionReason } from '../../lib/pipeline/ledger-row';
 import type { CdcChangeRow } from '../../lib/source/port';
+import { runRules } from '../../lib/rules/apply';
+import type { RuleProgram } from '../../lib/rules/compile';
 import { canonicalTimestamp, canonicalValue } from '../../lib/types/canonical';
+
+export { rulesHash } from '../../lib/rules/identity';
 
 export type TransformResult = { accepted: LedgerRow } | { rejected: RejectedRow };
 
 const OPS = { 1: 'D', 2: 'I', 4: 'U' } as const;
-
-/** Hash of everything that decides how a table's rows are transformed (types, targets, rules). */
-export function rulesHash(config: PipelineConfig): string {
-  const doc = config.tables.map((t) => ({
-    ci: t.captureInstance,
-    columns: t.columns.map((c) => [c.source, c.target, c.declaredType, c.nullable]),
-    rules: t.rules,
-  }));
-  return createHash('sha256').update(JSON.stringify({ tz: config.sourceTimeZone, tables: doc })).digest('hex');
-}
 
 function canonicalImage(
   table: ResolvedTable,
@@ -30,6 +23,7 @@ function canonicalImage(
 ): Record<string, string | null> {
   const out: Record<string, string | null> = {};
   for (const col of table.columns) {
+    if (col.derived) continue;
     const raw = values[col.source];
     if (raw === undefined) {
       throw new SchemaDriftError(
@@ -39,18 +33,52 @@ function canonicalImage(
     }
     if (raw === null) {
       if (!col.nullable) reasons.push({ rule: 'type', column: col.source, message: `${where}NULL in a column configured as not nullable` });
-      out[col.target] = null;
+      out[col.source] = null;
       continue;
     }
     const c = canonicalValue(raw, col.type, timeZone);
     if ('error' in c) reasons.push({ rule: 'type', column: col.source, message: `${where}${c.error} (declared ${col.declaredType})` });
-    else out[col.target] = c.value;
+    else out[col.source] = c.value;
+  }
+  return out;
+}
+
+/**
+ * Type-checked image (by source name) → the table's rules in order → the ledger image (by ledger
+ * column name), with a not-nullable check on the captured columns after the rules.
+ */
+function ruledImage(
+  table: ResolvedTable,
+  program: RuleProgram,
+  values: Readonly<Record<string, string | null>>,
+  timeZone: string,
+  reasons: RejectionReason[],
+  where: string,
+  at: CdcChangeRow,
+  checkRejects: boolean,
+): Record<string, string | null> {
+  const typeReasons: RejectionReason[] = [];
+  const typed = canonicalImage(table, values, timeZone, typeReasons, where, at);
+  if (typeReasons.length > 0) {
+    // A value that does not fit its type: the rules would read garbage, so only the type reasons count.
+    reasons.push(...typeReasons);
+    return {};
+  }
+  const ruled = runRules(program, typed, timeZone, where, checkRejects);
+  reasons.push(...ruled.reasons);
+  const out: Record<string, string | null> = {};
+  for (const col of table.columns) {
+    const v = ruled.image[col.source] ?? null;
+    if (v === null && typed[col.source] !== null && !col.nullable && !col.derived) {
+      reasons.push({ rule: 'type', column: col.source, message: `${where}a rule made it NULL in a column configured as not nullable` });
+    }
+    out[col.target] = v;
   }
   return out;
 }
 
 function extraColumns(table: ResolvedTable, values: Readonly<Record<string, string | null>>): Record<string, string | null> | null {
-  const known = new Set(table.columns.map((c) => c.source));
+  const known = new Set(table.columns.filter((c) => !c.derived).map((c) => c.source));
   const extra = Object.entries(values).filter(([k]) => !known.has(k));
   return extra.length > 0 ? Object.fromEntries(extra) : null;
 }
@@ -59,12 +87,18 @@ function extraColumns(table: ResolvedTable, values: Readonly<Record<string, stri
  * One change (with its before-image for an update, when captured) → a ledger row or a rejection.
  * Pure: no I/O, the same input always gives the same output.
  */
-export function transformChange(table: ResolvedTable, timeZone: string, change: CdcChangeRow, before: CdcChangeRow | null): TransformResult {
+export function transformChange(
+  table: ResolvedTable,
+  timeZone: string,
+  change: CdcChangeRow,
+  before: CdcChangeRow | null,
+  program: RuleProgram = table.program,
+): TransformResult {
   if (change.operation === 3) throw new RangeError('an update before-image (operation 3) is folded into its after-image');
   const op = OPS[change.operation];
   const reasons: RejectionReason[] = [];
-  const values = canonicalImage(table, change.values, timeZone, reasons, '', change);
-  const beforeValues = before ? canonicalImage(table, before.values, timeZone, reasons, 'before-image: ', change) : null;
+  const values = ruledImage(table, program, change.values, timeZone, reasons, '', change, true);
+  const beforeValues = before ? ruledImage(table, program, before.values, timeZone, reasons, 'before-image: ', change, false) : null;
   const validFrom = canonicalTimestamp(change.commitTime, timeZone, 7);
   if ('error' in validFrom) reasons.push({ rule: 'commitTime', message: `tran_end_time ${validFrom.error}` });
   if (reasons.length > 0 || 'error' in validFrom) {

@@ -1,4 +1,5 @@
 import * as t from 'io-ts';
+import { RuleConfig } from '../rules/codec';
 
 /** A PostgreSQL identifier we create ourselves: lower-case, no quoting surprises, <= 63 bytes. */
 export interface TargetNameBrand {
@@ -41,9 +42,8 @@ export const ColumnConfig = t.intersection([
 ]);
 export type ColumnConfig = t.TypeOf<typeof ColumnConfig>;
 
-/** Rule kinds. This issue has pass-through only; the rules engine adds the rest. */
-export const RuleConfig = t.type({ kind: t.literal('passThrough') }, 'RuleConfig');
-export type RuleConfig = t.TypeOf<typeof RuleConfig>;
+/** Rule kinds: lib/rules/codec.ts (docs/rules.md). */
+export { RuleConfig } from '../rules/codec';
 
 export const TableConfig = t.intersection([
   t.type({

@@ -1,4 +1,5 @@
 import { parseSqlServerType, postgresType, type SqlServerType } from '../types/sqlserver-type';
+import { compileRules, type RuleProgram } from '../rules/compile';
 import type { PipelineConfigInput, TableConfig } from './codec';
 
 /** A configured column with every default resolved. */
@@ -9,6 +10,8 @@ export interface ResolvedColumn {
   readonly type: SqlServerType;
   readonly pgType: string;
   readonly nullable: boolean;
+  /** Created by a rule (derive or a value rule's `into`), not captured from the source. */
+  readonly derived?: boolean;
 }
 
 export interface ResolvedTable {
@@ -20,7 +23,10 @@ export interface ResolvedTable {
   readonly keyColumns: readonly ResolvedColumn[];
   readonly columns: readonly ResolvedColumn[];
   readonly captureBeforeImage: boolean;
-  readonly rules: TableConfig['rules'];
+  /** The rules as configured (their hash is the run's rules_hash). */
+  readonly rules: NonNullable<TableConfig['rules']>;
+  /** The rules compiled (lib/rules): what ApplyRules runs per row. */
+  readonly program: RuleProgram;
 }
 
 export interface PipelineConfig {
@@ -89,6 +95,13 @@ export function resolveConfig(input: PipelineConfigInput): { config?: PipelineCo
       columns.push({ source: col.name, target: colTarget, declaredType: col.type, type, pgType: postgresType(type), nullable: col.nullable ?? true });
     });
     if (tbl.columns.length === 0) errors.push(`at ${at}.columns: at least one column is needed`);
+    const compiled = compileRules(tbl.rules ?? [], columns, `${at}.rules`);
+    errors.push(...compiled.errors);
+    columns.forEach((c, i) => {
+      const to = compiled.renamed.get(c.source);
+      if (to !== undefined) columns[i] = { ...c, target: to };
+    });
+    const program: RuleProgram = { steps: compiled.program.steps, columns: new Map([...columns, ...compiled.derived].map((c) => [c.source, c])) };
     const keyColumns: ResolvedColumn[] = [];
     tbl.keyColumns.forEach((k, ki) => {
       const c = columns.find((x) => x.source === k);
@@ -102,9 +115,10 @@ export function resolveConfig(input: PipelineConfigInput): { config?: PipelineCo
       historyTable: `${target}_history`,
       stageTable: target,
       keyColumns,
-      columns,
+      columns: [...columns, ...compiled.derived],
       captureBeforeImage: tbl.captureBeforeImage ?? true,
       rules: tbl.rules ?? [],
+      program,
     });
   });
   if (errors.length > 0) return { errors };

@@ -102,6 +102,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS run_compensations_run ON ledger.run_compensations (run_id, attempt)`,
     ],
   },
+  {
+    version: 3,
+    name: 'quarantine replay bookkeeping',
+    statements: [
+      `ALTER TABLE ledger.quarantine ADD COLUMN IF NOT EXISTS replayed_at timestamptz`,
+      `ALTER TABLE ledger.quarantine ADD COLUMN IF NOT EXISTS replay_run_id text`,
+    ],
+  },
   ENFORCEMENT_MIGRATION,
 ];
 

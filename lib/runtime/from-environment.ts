@@ -8,6 +8,8 @@ import { digestStoreFromUrl } from '../digests/from-url';
 import { ConfigError } from '../errors';
 import { createLogger, levelFromEnv } from '../log';
 import type { CdcSource } from '../source/port';
+import type { PipelineConfig } from '../config/resolve';
+import { PRODUCTION_CHUNK_STORE_FACTORIES, PRODUCTION_SOURCE_FACTORIES } from './production-adapters';
 import type { Runtime } from './runtime';
 
 /** The handlers' environment (Lambda configuration in AWS), decoded at cold start. */
@@ -32,11 +34,16 @@ export const HandlerEnvironment = t.intersection([
     /** Run digests outside the database: s3://bucket/prefix?retentionDays=N (Object Lock bucket). */
     DIGEST_STORE_URL: t.string,
     LOG_LEVEL: t.string,
+    /** The SQL Server secret when SOURCE_URL is mssql://host/db without ?secretArn=. */
+    SOURCE_SECRET_ARN: t.string,
+    /** SQL Server connect / request timeouts in ms (defaults 15000 / 300000; the URL's query wins). */
+    SOURCE_CONNECT_TIMEOUT_MS: t.string,
+    SOURCE_REQUEST_TIMEOUT_MS: t.string,
   }),
 ]);
 export type HandlerEnvironment = t.TypeOf<typeof HandlerEnvironment>;
 
-type Factory<T> = (url: string, env: HandlerEnvironment) => Promise<T>;
+type Factory<T> = (url: string, env: HandlerEnvironment, config: PipelineConfig) => Promise<T>;
 const sourceFactories = new Map<string, Factory<CdcSource>>();
 const chunkStoreFactories = new Map<string, Factory<ChunkStore>>();
 
@@ -47,6 +54,10 @@ export function registerSourceFactory(scheme: string, factory: Factory<CdcSource
 export function registerChunkStoreFactory(scheme: string, factory: Factory<ChunkStore>): void {
   chunkStoreFactories.set(scheme, factory);
 }
+
+// the production adapters (mssql:/arn: source, s3: chunks); local runtimes inject theirs with setRuntime
+for (const [scheme, factory] of PRODUCTION_SOURCE_FACTORIES) registerSourceFactory(scheme, factory);
+for (const [scheme, factory] of PRODUCTION_CHUNK_STORE_FACTORIES) registerChunkStoreFactory(scheme, factory);
 
 function pick<T>(kind: string, registry: Map<string, Factory<T>>, url: string): Factory<T> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase() ?? '';
@@ -67,8 +78,8 @@ export async function buildRuntimeFromEnvironment(raw: NodeJS.ProcessEnv): Promi
     ...(env.DATA_API_ENDPOINT ? { endpoint: env.DATA_API_ENDPOINT } : {}),
   });
   const db = new DataApiLedgerDb(client, { resourceArn: env.DB_CLUSTER_ARN, secretArn: env.DB_SECRET_ARN, database: env.DB_NAME });
-  const source = await pick('source', sourceFactories, env.SOURCE_URL)(env.SOURCE_URL, env);
-  const chunks = await pick('chunk store', chunkStoreFactories, env.CHUNK_STORE_URL)(env.CHUNK_STORE_URL, env);
+  const source = await pick('source', sourceFactories, env.SOURCE_URL)(env.SOURCE_URL, env, config);
+  const chunks = await pick('chunk store', chunkStoreFactories, env.CHUNK_STORE_URL)(env.CHUNK_STORE_URL, env, config);
   const log = createLogger(levelFromEnv(env.LOG_LEVEL, 'info'));
   const digests = digestStoreFromUrl(env.DIGEST_STORE_URL, env.AWS_REGION);
   return { config, db, source, chunks, digests, log };

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../cli/main';
+import { openDatabase } from '../../local/db/open';
 
 /** The CLI's commands on the embedded default (PGlite on disk in a temporary data folder). */
 describe('cdc-ledger CLI', () => {
@@ -62,5 +63,24 @@ describe('cdc-ledger CLI', () => {
     writeFileSync(bad, JSON.stringify({ source: { timeZone: 'UTC' }, tables: [{ captureInstance: 'dbo_X', keyColumns: [], columns: 'nope' }] }));
     expect(await cli('run', '--config', bad)).toBe(1);
     expect(err.join('\n')).toMatch(/ConfigError: .*bad\.json is invalid:[\s\S]*at tables\.0\.columns: expected Array/);
+  });
+
+  it('lists what the rules quarantined, with the rule that refused it', async () => {
+    // The ERP writes negative stock: the demo rule stock-not-negative refuses it.
+    const source = await openDatabase({ dataDir: dir, name: 'source' });
+    try {
+      await source.query(`UPDATE dbo."Inventory" SET "QtyOnHand" = -5 WHERE "InventoryID" = (SELECT min("InventoryID") FROM dbo."Inventory")`);
+    } finally {
+      await source.close();
+    }
+    expect(await cli('run')).toBe(0);
+    out = [];
+    expect(await cli('quarantine', 'list', '--json')).toBe(0);
+    const rows = JSON.parse(out.join('\n')) as { captureInstance: string; op: string; reasons: { rule: string; column?: string; message: string }[] }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ captureInstance: 'dbo_Inventory', op: 'U', reasons: [{ rule: 'stock-not-negative', column: 'QtyOnHand' }] });
+    out = [];
+    expect(await cli('quarantine', 'list')).toBe(0);
+    expect(out.join('\n')).toMatch(/dbo_Inventory .*stock-not-negative\(QtyOnHand\)/);
   });
 });

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { PipelineConfig, ResolvedTable } from '../../lib/config/resolve';
 import { quoteIdent } from '../../lib/sql/ident';
 import type { SqlDriver } from '../../local/db/driver';
@@ -23,11 +24,41 @@ function ledgerExpr(c: ResolvedTable['columns'][number]): string {
 
 const OP: Record<string, string> = { '1': 'D', '2': 'I', '4': 'U' };
 
+/** The captured columns (rule-derived columns have no source counterpart). */
+const captured = (t: ResolvedTable): ResolvedTable['columns'] => t.columns.filter((c) => !c.derived);
+
+/**
+ * In-place masks of the config, applied independently of the rules engine: a keyed-hash mask
+ * (HMAC-SHA256 with the configured literal salt) of a captured column. Other in-place demo rules
+ * (trim, upper, nullIfBlank) leave the simulator's values unchanged.
+ */
+function expectedMasks(t: ResolvedTable): Map<string, (v: string) => string> {
+  const out = new Map<string, (v: string) => string>();
+  for (const r of t.rules) {
+    if (r.kind === 'mask' && r.method === 'hash' && !r.into && r.salt && 'value' in r.salt) {
+      const salt = r.salt.value;
+      const target = t.columns.find((c) => c.source === r.column)?.target;
+      if (target) out.set(target, (v) => createHmac('sha256', salt).update(v, 'utf8').digest('hex'));
+    }
+  }
+  return out;
+}
+
+function masked(values: Record<string, string | null>, masks: Map<string, (v: string) => string>): Record<string, string | null> {
+  const out = { ...values };
+  for (const [k, f] of masks) {
+    const v = out[k];
+    if (v !== null && v !== undefined) out[k] = f(v);
+  }
+  return out;
+}
+
 /** `lsn|seqval|op` → the values by ledger column name, plus the before-image for updates. */
 export type ChangeMap = Map<string, { values: Record<string, string | null>; before: Record<string, string | null> | null }>;
 
 export async function sourceChanges(source: SqlDriver, config: PipelineConfig, t: ResolvedTable): Promise<ChangeMap> {
-  const cols = t.columns.map((c) => sourceExpr(c, config.sourceTimeZone));
+  const masks = expectedMasks(t);
+  const cols = captured(t).map((c) => sourceExpr(c, config.sourceTimeZone));
   const r = await source.query(
     `SELECT encode("__$start_lsn", 'hex'), encode("__$seqval", 'hex'), "__$operation"::text, ${cols.join(', ')}
        FROM cdc.${quoteIdent(`${t.captureInstance}_CT`)} ORDER BY 1, 2, 3`,
@@ -36,7 +67,7 @@ export async function sourceChanges(source: SqlDriver, config: PipelineConfig, t
   const befores = new Map<string, Record<string, string | null>>();
   for (const row of r.rows) {
     const [lsn, seqval, op, ...vals] = row;
-    const values = Object.fromEntries(t.columns.map((c, i) => [c.target, vals[i] ?? null]));
+    const values = masked(Object.fromEntries(captured(t).map((c, i) => [c.target, vals[i] ?? null])), masks);
     if (op === '3') befores.set(`${lsn}|${seqval}`, values);
     else out.set(`${lsn}|${seqval}|${OP[op ?? ''] ?? op}`, { values, before: null });
   }
@@ -57,7 +88,7 @@ function normalizeBefore(v: unknown): string | null {
 
 export async function ledgerChanges(target: SqlDriver, t: ResolvedTable): Promise<{ rows: ChangeMap; total: number }> {
   const r = await target.query(
-    `SELECT encode(_lsn, 'hex'), encode(_seqval, 'hex'), _op, _before::text, ${t.columns.map(ledgerExpr).join(', ')}
+    `SELECT encode(_lsn, 'hex'), encode(_seqval, 'hex'), _op, _before::text, ${captured(t).map(ledgerExpr).join(', ')}
        FROM ledger.${quoteIdent(t.historyTable)} ORDER BY _seq`,
   );
   const rows: ChangeMap = new Map();
@@ -65,8 +96,8 @@ export async function ledgerChanges(target: SqlDriver, t: ResolvedTable): Promis
     const [lsn, seqval, op, before, ...vals] = row;
     const parsed = before ? (JSON.parse(before) as Record<string, unknown>) : null;
     rows.set(`${lsn}|${seqval}|${op}`, {
-      values: Object.fromEntries(t.columns.map((c, i) => [c.target, vals[i] ?? null])),
-      before: parsed ? Object.fromEntries(t.columns.map((c) => [c.target, normalizeBefore(parsed[c.target])])) : null,
+      values: Object.fromEntries(captured(t).map((c, i) => [c.target, vals[i] ?? null])),
+      before: parsed ? Object.fromEntries(captured(t).map((c) => [c.target, normalizeBefore(parsed[c.target])])) : null,
     });
   }
   return { rows, total: r.rows.length };

@@ -65,7 +65,7 @@ describe.each(BACKENDS)('docs/querying.md on %s', (backend) => {
     const all = await asReader(BLOCKS[3]!, ['1900-01-01T00:00:00Z', later]);
     const n = await raw(`SELECT count(*) FROM ledger.dbo_inventory_history`);
     expect(String(all.rows.length)).toBe(n.rows[0]?.[0]);
-    expect(all.rows.some((r) => r[1] === 'U' && r[2] === '{qty_on_hand,modified_at}')).toBe(true);
+    expect(all.rows.some((r) => r[1] === 'U' && r[2] === '{qty_on_hand,modified_at,qty_available}')).toBe(true);
     const then = await asReader(BLOCKS[4]!, [later, later]);
     const cur = await raw(`SELECT count(*)::text, sum(qty_on_hand)::text FROM ledger_query.dbo_inventory_current`);
     expect(then.rows).toEqual(cur.rows);

@@ -4,9 +4,9 @@ import type { LedgerDb } from '../../../lib/data-api/client';
 import type { DigestStore } from '../../../lib/digests/port';
 import { InvalidInputError, VerificationError } from '../../../lib/errors';
 import { readDigest } from '../../../lib/ledger/digest-rows';
-import { GENESIS_CHAIN_HEAD } from '../../../lib/ledger/row-hash';
 import type { BatchInput, CommitOutput, TableDigest, TableResult } from '../../../lib/pipeline/state';
-import { appendedDigestSql, appendSql, clearStageSql, headSql, LOCK_SQL } from './commit-sql';
+import { appendBatch } from './append-batch';
+import { clearStageSql, LOCK_SQL } from './commit-sql';
 
 /**
  * One Data API transaction per table: lock the history, check the watermark is where planning left
@@ -40,41 +40,13 @@ export async function commitTable(db: LedgerDb, config: PipelineConfig, input: B
           `another run committed in between. This run's staging is discarded by compensation; the next run continues from the watermark.`,
       );
     }
-    const head = await tx.execute(headSql(table));
-    const lastSeq = Number(head.rows[0]?.seq ?? 0);
-    const chainHead = head.rows[0] ? String(head.rows[0].head) : GENESIS_CHAIN_HEAD;
-    await tx.execute(appendSql(table), { ...batch, lastSeq, head: chainHead });
-    const dg = (await tx.execute(appendedDigestSql(table), { lastSeq })).rows[0] ?? {};
-    const rows = Number(dg.rows ?? 0);
-    const digest: TableDigest = {
-      captureInstance: ci,
-      rows,
-      firstLsn: str(dg.first_lsn),
-      lastLsn: str(dg.last_lsn),
-      chainHead: rows > 0 ? str(dg.chain_head) : chainHead,
-      watermark: window.toLsn,
-    };
-    await tx.execute(
-      `INSERT INTO ledger.digests (run_id, iteration, capture_instance, first_lsn, last_lsn, rows, first_seq, last_seq, chain_head)
-       VALUES (:runId, :iteration, :ci, decode(:firstLsn, 'hex'), decode(:lastLsn, 'hex'), :rows, :firstSeq, :lastSeq, decode(:chainHead, 'hex'))
-       ON CONFLICT (run_id, iteration, capture_instance) DO NOTHING`,
-      {
-        ...batch,
-        ci,
-        firstLsn: digest.firstLsn,
-        lastLsn: digest.lastLsn,
-        rows,
-        firstSeq: rows > 0 ? Number(dg.first_seq) : null,
-        lastSeq: rows > 0 ? Number(dg.last_seq) : null,
-        chainHead: digest.chainHead,
-      },
-    );
+    const appended = await appendBatch(tx, table, batch);
+    const digest: TableDigest = { captureInstance: ci, ...appended, watermark: window.toLsn };
     await tx.execute(
       `INSERT INTO ledger.watermarks (capture_instance, lsn, run_id, committed_at) VALUES (:ci, decode(:lsn, 'hex'), :runId, now())
        ON CONFLICT (capture_instance) DO UPDATE SET lsn = EXCLUDED.lsn, run_id = EXCLUDED.run_id, committed_at = EXCLUDED.committed_at`,
       { ci, lsn: window.toLsn, runId: input.runId },
     );
-    await tx.execute(clearStageSql(table), batch);
     return digest;
   });
 }
@@ -87,7 +59,7 @@ function str(v: unknown): string | null {
  * After a table's transaction committed: its digest, as the database holds it, to the digest store
  * outside the database. A retried Commit writes the same digest again (a no-op in the store).
  */
-async function publishDigest(db: LedgerDb, store: DigestStore, input: BatchInput, ci: string): Promise<void> {
+export async function publishDigest(db: LedgerDb, store: DigestStore, input: { runId: string; iteration: number }, ci: string): Promise<void> {
   const digest = await readDigest(db, input.runId, input.iteration, ci);
   if (!digest) throw new InvalidInputError(`${ci}: run ${input.runId} iteration ${input.iteration} committed but has no row in ledger.digests`);
   await store.put(digest);
