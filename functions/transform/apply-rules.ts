@@ -10,7 +10,7 @@ import type { LedgerRow, RejectedRow } from '../../lib/pipeline/ledger-row';
 import { ExtractManifest, readManifest, readNdjson, type TransformManifest } from '../../lib/pipeline/manifest';
 import type { TransformInput, TransformOutput } from '../../lib/pipeline/state';
 import type { CdcChangeRow } from '../../lib/source/port';
-import { transformChange, UpdatePairer } from './transform-row';
+import { isNoOpUpdate, transformChange, UpdatePairer } from './transform-row';
 
 const Nullable = t.union([t.string, t.null]);
 /** An extracted change as it is stored in an extract chunk (decoded: the object store is a boundary too). */
@@ -38,12 +38,17 @@ export async function applyRules(store: ChunkStore, table: ResolvedTable, timeZo
   const rejected = new ChunkWriter<RejectedRow>(store, `${prefix}rejected/`, chunkSize);
   const pairer = new UpdatePairer();
   let read = 0;
+  let suppressed = 0;
   for (const chunk of extract.chunks) {
     for await (const line of readNdjson(store, chunk.key)) {
       const change: CdcChangeRow = decodeOrThrow(ChangeRowCodec, line, `change ${read + 1} of ${chunk.key}`, (m) => new InvalidInputError(m));
       read++;
       const ready = pairer.push(change);
       if (!ready) continue;
+      if (table.suppressNoOpUpdates && isNoOpUpdate(ready.change, ready.before)) {
+        suppressed++;
+        continue;
+      }
       const result = transformChange(table, timeZone, ready.change, ready.before);
       if ('accepted' in result) await accepted.add(result.accepted);
       else await rejected.add(result.rejected);
@@ -56,6 +61,7 @@ export async function applyRules(store: ChunkStore, table: ResolvedTable, timeZo
     captureInstance: input.window.captureInstance,
     input: read,
     folded: pairer.folded,
+    suppressed,
     accepted: accepted.total,
     rejected: rejected.total,
     rulesHash,

@@ -126,6 +126,14 @@ export function transformChange(
   return { accepted: { ...row, rowHash: rowHash(row) } };
 }
 
+/** An update that changed nothing: after-image equal to before-image on every captured column. */
+export function isNoOpUpdate(change: CdcChangeRow, before: CdcChangeRow | null): boolean {
+  if (change.operation !== 4 || before === null) return false;
+  const keys = new Set([...Object.keys(change.values), ...Object.keys(before.values)]);
+  for (const k of keys) if ((change.values[k] ?? null) !== (before.values[k] ?? null)) return false;
+  return true;
+}
+
 /**
  * Pairs each update's before-image (operation 3) with the after-image (operation 4) that follows it
  * in (lsn, seqval, operation) order, across chunk boundaries.

@@ -35,8 +35,9 @@ export function verifyTable(f: TableFacts): string[] {
   const p: string[] = [];
   const m = f.manifest;
   if (extract.rows !== m.input) p.push(`${ci}: extract wrote ${extract.rows} changes but the rules read ${m.input}`);
-  if (m.input !== m.accepted + m.rejected + m.folded) {
-    p.push(`${ci}: ${m.input} changes in, but ${m.accepted} accepted + ${m.rejected} quarantined + ${m.folded} before-images folded = ${m.accepted + m.rejected + m.folded}`);
+  const out = m.accepted + m.rejected + m.folded + m.suppressed;
+  if (m.input !== out) {
+    p.push(`${ci}: ${m.input} changes in, but ${m.accepted} accepted + ${m.rejected} quarantined + ${m.folded} before-images folded + ${m.suppressed} no-op updates suppressed = ${out}`);
   }
   if (f.quarantinedInWindow < m.rejected) p.push(`${ci}: ${m.rejected} rows were rejected but only ${f.quarantinedInWindow} are in ledger.quarantine`);
   const byChunk = new Map(f.staged.map((s) => [s.chunk, s]));

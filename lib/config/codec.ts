@@ -57,6 +57,8 @@ export const TableConfig = t.intersection([
     target: TargetName,
     /** Read 'all update old' and keep each update's before-image in `_before`. Default true. */
     captureBeforeImage: t.boolean,
+    /** Drop updates whose after-image equals the before-image on every captured column (counted; needs captureBeforeImage). Default false. */
+    suppressNoOpUpdates: t.boolean,
     rules: t.array(RuleConfig),
   }),
 ]);

@@ -23,6 +23,7 @@ export interface ResolvedTable {
   readonly keyColumns: readonly ResolvedColumn[];
   readonly columns: readonly ResolvedColumn[];
   readonly captureBeforeImage: boolean;
+  readonly suppressNoOpUpdates: boolean;
   /** The rules as configured (their hash is the run's rules_hash). */
   readonly rules: NonNullable<TableConfig['rules']>;
   /** The rules compiled (lib/rules): what ApplyRules runs per row. */
@@ -109,6 +110,9 @@ export function resolveConfig(input: PipelineConfigInput): { config?: PipelineCo
       else keyColumns.push(c);
     });
     if (tbl.keyColumns.length === 0) errors.push(`at ${at}.keyColumns: at least one key column is needed`);
+    if (tbl.suppressNoOpUpdates === true && tbl.captureBeforeImage === false) {
+      errors.push(`at ${at}.suppressNoOpUpdates: needs captureBeforeImage (an update can only be compared with its before-image)`);
+    }
     tables.push({
       captureInstance: tbl.captureInstance,
       target,
@@ -117,6 +121,7 @@ export function resolveConfig(input: PipelineConfigInput): { config?: PipelineCo
       keyColumns,
       columns: [...columns, ...compiled.derived],
       captureBeforeImage: tbl.captureBeforeImage ?? true,
+      suppressNoOpUpdates: tbl.suppressNoOpUpdates ?? false,
       rules: tbl.rules ?? [],
       program,
     });

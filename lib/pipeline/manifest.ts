@@ -33,6 +33,8 @@ export const TransformManifest = t.type({
   input: t.number,
   /** Before-images folded into the update row that follows them. */
   folded: t.number,
+  /** No-op updates dropped because the table asks for it (suppressNoOpUpdates). */
+  suppressed: t.number,
   accepted: t.number,
   rejected: t.number,
   rulesHash: t.string,

@@ -12,6 +12,7 @@ const facts = (over: Partial<TableFacts> = {}): TableFacts => ({
     captureInstance: 'dbo_Inventory',
     input: 6,
     folded: 1,
+    suppressed: 0,
     accepted: 4,
     rejected: 1,
     rulesHash: 'x',
@@ -46,5 +47,12 @@ describe('verify: staging against the manifest', () => {
     expect(verifyTable(facts({ staged: [{ chunk: 1, rows: 4, contentHash: 'abc', firstLsn: L(5), lastLsn: L(30) }] }))[0]).toMatch(/outside the window/);
     expect(verifyTable(facts({ alreadyInLedger: 2 }))).toEqual(['dbo_Inventory: 2 staged changes are already in the ledger (duplicates)']);
     expect(verifyTable(facts({ quarantinedInWindow: 0 }))).toEqual(['dbo_Inventory: 1 rows were rejected but only 0 are in ledger.quarantine']);
+  });
+
+  it('accounts for suppressed no-op updates', () => {
+    const f = facts();
+    const result = { ...f.result, extract: { ...f.result.extract, rows: 8 } };
+    expect(verifyTable({ ...f, result, manifest: { ...f.manifest, input: 8, suppressed: 2 } })).toEqual([]);
+    expect(verifyTable({ ...f, result, manifest: { ...f.manifest, input: 8, suppressed: 1 } })[0]).toMatch(/\+ 1 no-op updates suppressed = 7/);
   });
 });
