@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { PipelineConfig } from '../lib/config/resolve';
 import { DataApiLedgerDb, type LedgerDb } from '../lib/data-api/client';
 import { createLogger, levelFromEnv, type Logger } from '../lib/log';
+import { MemoryMetrics } from '../lib/metrics';
 import { migrate } from '../lib/ledger/migrate';
 import { setRuntime, type Runtime } from '../lib/runtime/runtime';
 import { FolderChunkStore } from './chunk-store/folder-store';
@@ -79,7 +80,7 @@ export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnv
   await installSource(sourceDb, { timeZone: opts.config.sourceTimeZone });
   await migrate(db, opts.config);
   const source = new EmulatedCdcSource(sourceDb);
-  const runtime: Runtime = { config: opts.config, db, source, chunks: new FolderChunkStore(join(dataDir, 'chunks')), digests: new FolderDigestStore(join(dataDir, 'digests')), log };
+  const runtime: Runtime = { config: opts.config, db, source, chunks: new FolderChunkStore(join(dataDir, 'chunks')), digests: new FolderDigestStore(join(dataDir, 'digests')), log, metrics: new MemoryMetrics() };
   setRuntime(runtime);
   return {
     config: opts.config,

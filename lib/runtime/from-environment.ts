@@ -10,6 +10,7 @@ import { createLogger, levelFromEnv } from '../log';
 import type { CdcSource } from '../source/port';
 import type { PipelineConfig } from '../config/resolve';
 import { PRODUCTION_CHUNK_STORE_FACTORIES, PRODUCTION_SOURCE_FACTORIES } from './production-adapters';
+import { PowertoolsMetricsSink } from './powertools-metrics';
 import type { Runtime } from './runtime';
 
 /** The handlers' environment (Lambda configuration in AWS), decoded at cold start. */
@@ -82,5 +83,5 @@ export async function buildRuntimeFromEnvironment(raw: NodeJS.ProcessEnv): Promi
   const chunks = await pick('chunk store', chunkStoreFactories, env.CHUNK_STORE_URL)(env.CHUNK_STORE_URL, env, config);
   const log = createLogger(levelFromEnv(env.LOG_LEVEL, 'info'));
   const digests = digestStoreFromUrl(env.DIGEST_STORE_URL, env.AWS_REGION);
-  return { config, db, source, chunks, digests, log };
+  return { config, db, source, chunks, digests, log, metrics: new PowertoolsMetricsSink() };
 }

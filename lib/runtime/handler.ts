@@ -23,6 +23,8 @@ export function stepHandler<I, O>(
     } catch (err) {
       rt.log.error(`${step} failed`, { step, error: err instanceof Error ? err.name : 'unknown', ms: Date.now() - started });
       throw err;
+    } finally {
+      rt.metrics.flush();
     }
   };
 }

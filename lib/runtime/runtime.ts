@@ -3,6 +3,7 @@ import type { PipelineConfig } from '../config/resolve';
 import type { LedgerDb } from '../data-api/client';
 import type { Logger } from '../log';
 import type { DigestStore } from '../digests/port';
+import type { Metrics } from '../metrics';
 import type { CdcSource } from '../source/port';
 import { buildRuntimeFromEnvironment } from './from-environment';
 
@@ -18,6 +19,7 @@ export interface Runtime {
   readonly chunks: ChunkStore;
   /** Where Commit writes every run digest outside the database (S3 Object Lock / a folder). */
   readonly digests: DigestStore;
+  readonly metrics: Metrics;
   readonly log: Logger;
 }
 

@@ -1,5 +1,6 @@
 import { handler as commitHandler } from '../../functions/run/commit/handler';
 import { handler as loadHandler } from '../../functions/load/handler';
+import type { MemoryMetrics } from '../../lib/metrics';
 import { runPipeline } from '../../local/pipeline';
 import type { ExecutionRecord } from '../../local/runner/runner';
 import { simulateErpActivity } from '../../local/source/simulator';
@@ -69,6 +70,12 @@ describe.each(BACKENDS)('pipeline end to end on %s', (backend) => {
         expect({ key, ...got }).toEqual({ key, ...want });
       }
     }
+    // The operational metrics the alarms read were emitted (kept in memory locally).
+    const metrics = t.env.runtime.metrics as MemoryMetrics;
+    expect(metrics.total('ChangesExtracted')).toBeGreaterThanOrEqual(sim.changes);
+    expect(metrics.total('ChangesAppended')).toBe(sim.changes);
+    expect(metrics.recorded.filter((m) => m.name === 'LagSeconds').every((m) => m.value >= 0)).toBe(true);
+    expect(metrics.recorded.some((m) => m.name === 'RunDuration' && m.value > 0)).toBe(true);
     const q = await t.env.targetDb.query('SELECT count(*) FROM ledger.quarantine');
     expect(q.rows[0]?.[0]).toBe('0');
     // Multi-row transactions: some LSN is shared by several ledger rows.
