@@ -6,10 +6,11 @@ import { loadConfigFile, parseConfig } from '../config/load';
 import { DataApiLedgerDb } from '../data-api/client';
 import { digestStoreFromUrl } from '../digests/from-url';
 import { ConfigError } from '../errors';
-import { createLogger, levelFromEnv } from '../log';
+import { levelFromEnv } from '../log';
 import type { CdcSource } from '../source/port';
 import type { PipelineConfig } from '../config/resolve';
 import { PRODUCTION_CHUNK_STORE_FACTORIES, PRODUCTION_SOURCE_FACTORIES } from './production-adapters';
+import { powertoolsLogger } from './powertools-logger';
 import { PowertoolsMetricsSink } from './powertools-metrics';
 import type { Runtime } from './runtime';
 
@@ -81,7 +82,7 @@ export async function buildRuntimeFromEnvironment(raw: NodeJS.ProcessEnv): Promi
   const db = new DataApiLedgerDb(client, { resourceArn: env.DB_CLUSTER_ARN, secretArn: env.DB_SECRET_ARN, database: env.DB_NAME });
   const source = await pick('source', sourceFactories, env.SOURCE_URL)(env.SOURCE_URL, env, config);
   const chunks = await pick('chunk store', chunkStoreFactories, env.CHUNK_STORE_URL)(env.CHUNK_STORE_URL, env, config);
-  const log = createLogger(levelFromEnv(env.LOG_LEVEL, 'info'));
+  const log = powertoolsLogger(levelFromEnv(env.LOG_LEVEL, 'info'));
   const digests = digestStoreFromUrl(env.DIGEST_STORE_URL, env.AWS_REGION);
   return { config, db, source, chunks, digests, log, metrics: new PowertoolsMetricsSink() };
 }

@@ -1,4 +1,5 @@
 import { MemoryMetrics } from '../../lib/metrics';
+import { powertoolsLogger } from '../../lib/runtime/powertools-logger';
 import { PowertoolsMetricsSink } from '../../lib/runtime/powertools-metrics';
 
 describe('metrics', () => {
@@ -37,5 +38,26 @@ describe('metrics', () => {
     for (let i = 1; i <= 5; i++) m.add('ChangesLoaded', 'Count', i);
     expect(m.recorded.map((r) => r.value)).toEqual([3, 4, 5]);
     expect(m.total('ChangesLoaded')).toBe(12);
+  });
+});
+
+describe('the Powertools logger adapter', () => {
+  it('writes structured JSON with the service name and only the fields given', () => {
+    const lines: string[] = [];
+    const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((k) =>
+      jest.spyOn(console, k).mockImplementation((...a: unknown[]) => void lines.push(a.map(String).join(' '))),
+    );
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (lines.push(String(c)), true));
+    try {
+      const log = powertoolsLogger('info');
+      log.info('committed', { runId: 'r1', appended: 3 });
+      log.debug('hidden', { x: 1 });
+    } finally {
+      spies.forEach((s) => s.mockRestore());
+      write.mockRestore();
+    }
+    const docs = lines.map((l) => l.trim()).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(docs).toHaveLength(1);
+    expect(docs[0]).toMatchObject({ level: 'INFO', message: 'committed', service: 'cdc-ledger', runId: 'r1', appended: 3 });
   });
 });
