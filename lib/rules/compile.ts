@@ -1,20 +1,11 @@
-import { snakeCase } from '../config/resolve';
+import { snakeCase, type ResolvedColumn } from '../config/resolve';
 import { parseSqlServerType, postgresType, type SqlServerType } from '../types/sqlserver-type';
 import type { IntoConfig, RuleConfig } from './codec';
 import { parseDec, type Dec, type Rounding } from './decimal';
 import { columnsOf, ExpressionError, parseExpression, type Expr } from './expression';
 
-/** A column the rules read or write: a captured one or one a rule created. */
-export interface RuleColumn {
-  readonly source: string;
-  readonly target: string;
-  readonly declaredType: string;
-  readonly type: SqlServerType;
-  readonly pgType: string;
-  readonly nullable: boolean;
-  /** Set on columns created by a rule (derive, or a value rule's `into`). */
-  readonly derived?: boolean;
-}
+/** A column the rules read or write: a captured one or one a rule created (the resolved config's column). */
+export type RuleColumn = ResolvedColumn;
 
 export type Salt = { readonly value: string } | { readonly env: string };
 

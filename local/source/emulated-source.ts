@@ -23,6 +23,7 @@ import type { SqlDriver, SqlResult } from '../db/driver';
 import { openDatabase, type DatabaseTarget } from '../db/open';
 import { MSG_313_SQLSTATE, MSG_313_TEXT } from './cdc-schema';
 import { commitTimeSql, contractTextSql, parseDeclaredType } from './types';
+import { SOCKET_ERROR_CODES } from '../../lib/source/network-errors';
 
 export interface EmulatedCdcSourceOptions {
   /** Rows fetched per round trip by readChanges (default 2000). Memory is bounded by one page. */
@@ -37,18 +38,7 @@ const KeysJson = t.array(t.string);
 const OPERATIONS: ReadonlySet<string> = new Set(['1', '2', '3', '4']);
 
 /** Node socket errors and PostgreSQL SQLSTATEs meaning "the server is not reachable right now". */
-const NET_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-]);
+const NET_CODES: ReadonlySet<string> = new Set(SOCKET_ERROR_CODES);
 const UNAVAILABLE_SQLSTATES: ReadonlySet<string> = new Set(['57P01', '57P02', '57P03', '53300', '53400']);
 const UNAVAILABLE_MESSAGE =
   /connection terminated|connection timeout|timeout exceeded when trying to connect|client has encountered a connection error|cannot connect to postgresql|server closed the connection|terminating connection/i;

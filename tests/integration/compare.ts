@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { PipelineConfig, ResolvedTable } from '../../lib/config/resolve';
 import { quoteIdent } from '../../lib/sql/ident';
 import type { SqlDriver } from '../../local/db/driver';
+import type { TestEnvironment } from './local-env';
 
 /**
  * An independent check written for the tests: reads every cdc.<ci>_CT row straight from the
@@ -101,4 +102,21 @@ export async function ledgerChanges(target: SqlDriver, t: ResolvedTable): Promis
     });
   }
   return { rows, total: r.rows.length };
+}
+
+/** Every change of every cdc.*_CT table is in the ledger exactly once, with the same position and values. */
+export async function expectLedgerEqualsSource(t: TestEnvironment): Promise<void> {
+  for (const tbl of t.env.config.tables) {
+    const expected = await sourceChanges(t.env.sourceDb, t.env.config, tbl);
+    const actual = await ledgerChanges(t.env.targetDb, tbl);
+    expect({ ci: tbl.captureInstance, rows: actual.total, distinct: actual.rows.size }).toEqual({ ci: tbl.captureInstance, rows: expected.size, distinct: expected.size });
+    for (const [key, want] of expected) expect({ key, ...actual.rows.get(key) }).toEqual({ key, ...want });
+  }
+}
+
+/** Rows in all history tables. */
+export async function ledgerTotal(t: TestEnvironment): Promise<number> {
+  let n = 0;
+  for (const tbl of t.env.config.tables) n += (await ledgerChanges(t.env.targetDb, tbl)).total;
+  return n;
 }

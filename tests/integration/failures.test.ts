@@ -7,7 +7,7 @@ import { localFunctionArn } from '../../local/runner/definition';
 import type { ExecutionRecord } from '../../local/runner/runner';
 import { cleanupByRetention, cleanupChangeTable } from '../../local/source/cdc-schema';
 import { simulateErpActivity } from '../../local/source/simulator';
-import { ledgerChanges, sourceChanges } from './compare';
+import { expectLedgerEqualsSource, ledgerTotal } from './compare';
 import { openTestEnvironment, type TestEnvironment } from './local-env';
 
 const FAST = { retryIntervalOverrideMs: 0 };
@@ -22,21 +22,6 @@ const enteredNames = (events: ExecutionRecord['events']): string[] =>
 function afterLastRedrive(rec: ExecutionRecord): ExecutionRecord['events'] {
   const at = rec.events.map((e) => e.type).lastIndexOf('ExecutionRedriven');
   return at === -1 ? [] : rec.events.slice(at);
-}
-
-async function expectLedgerEqualsSource(t: TestEnvironment): Promise<void> {
-  for (const tbl of t.env.config.tables) {
-    const expected = await sourceChanges(t.env.sourceDb, t.env.config, tbl);
-    const actual = await ledgerChanges(t.env.targetDb, tbl);
-    expect({ ci: tbl.captureInstance, rows: actual.total, distinct: actual.rows.size }).toEqual({ ci: tbl.captureInstance, rows: expected.size, distinct: expected.size });
-    for (const [key, want] of expected) expect({ key, ...actual.rows.get(key) }).toEqual({ key, ...want });
-  }
-}
-
-async function ledgerTotal(t: TestEnvironment): Promise<number> {
-  let n = 0;
-  for (const tbl of t.env.config.tables) n += (await ledgerChanges(t.env.targetDb, tbl)).total;
-  return n;
 }
 
 async function outboxFor(t: TestEnvironment, runId: string): Promise<OutboxMessage[]> {

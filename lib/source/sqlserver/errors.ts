@@ -1,4 +1,5 @@
 import { CdcLedgerError } from '../../errors';
+import { SOCKET_ERROR_CODES } from '../network-errors';
 
 /**
  * Permanent: sys.fn_cdc_get_min_lsn returned all zeros — the capture instance does not exist, or the
@@ -9,24 +10,8 @@ export class CaptureInstanceUnavailableError extends CdcLedgerError {}
 /** Permanent: SQL Server refused the login even with freshly read credentials (Msg 18456). */
 export class SourceLoginError extends CdcLedgerError {}
 
-const NET_CODES: ReadonlySet<string> = new Set([
-  'ESOCKET',
-  'ETIMEOUT',
-  'ECONNCLOSED',
-  'ENOTOPEN',
-  'EINSTLOOKUP',
-  'ENOCONN',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-]);
+/** mssql/tedious connection codes, plus the socket codes every driver shares. */
+const NET_CODES: ReadonlySet<string> = new Set(['ESOCKET', 'ETIMEOUT', 'ECONNCLOSED', 'ENOTOPEN', 'EINSTLOOKUP', 'ENOCONN', ...SOCKET_ERROR_CODES]);
 /**
  * SQL Server error numbers that mean "try again later": 1205 deadlock victim, 4060 database not
  * available, 40197/40501/40613 service busy / unavailable, 10928/10929 resource limits, 233/10053/10054
