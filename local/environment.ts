@@ -7,6 +7,7 @@ import { createLogger, levelFromEnv, type Logger } from '../lib/log';
 import { MemoryMetrics } from '../lib/metrics';
 import { migrate } from '../lib/ledger/migrate';
 import { setRuntime, type Runtime } from '../lib/runtime/runtime';
+import type { CdcSource } from '../lib/source/port';
 import { FolderChunkStore } from './chunk-store/folder-store';
 import { FolderDigestStore } from './digest-store/folder-store';
 import { startDataApiServer } from './data-api/server';
@@ -31,6 +32,8 @@ export interface LocalOptions {
   readonly log?: Logger;
   /** The rehearsal switch; default from CDC_LEDGER_FAIL_AT (see local/fail-at.ts). */
   readonly failAt?: FailAtSpec;
+  /** The CDC source instead of the emulated ERP (tests: the SQL Server adapter over a scripted mssql fake). */
+  readonly source?: CdcSource;
 }
 
 /** Stand-in ARNs: the local Data API server accepts any, like the service needs both. */
@@ -79,7 +82,7 @@ export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnv
   const log = opts.log ?? createLogger(levelFromEnv(process.env.CDC_LEDGER_LOG_LEVEL, 'silent'));
   await installSource(sourceDb, { timeZone: opts.config.sourceTimeZone });
   await migrate(db, opts.config);
-  const source = new EmulatedCdcSource(sourceDb);
+  const source = opts.source ?? new EmulatedCdcSource(sourceDb);
   const runtime: Runtime = { config: opts.config, db, source, chunks: new FolderChunkStore(join(dataDir, 'chunks')), digests: new FolderDigestStore(join(dataDir, 'digests')), log, metrics: new MemoryMetrics() };
   setRuntime(runtime);
   return {

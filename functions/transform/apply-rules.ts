@@ -5,7 +5,7 @@ import { decodeOrThrow } from '../../lib/codec';
 import { InvalidInputError } from '../../lib/errors';
 import { contentHash } from '../../lib/ledger/row-hash';
 import { ChunkWriter } from '../../lib/pipeline/chunk-writer';
-import { tablePrefix } from '../../lib/pipeline/keys';
+import { windowChunks } from '../../lib/pipeline/keys';
 import type { LedgerRow, RejectedRow } from '../../lib/pipeline/ledger-row';
 import { ExtractManifest, readManifest, readNdjson, type TransformManifest } from '../../lib/pipeline/manifest';
 import type { TransformInput, TransformOutput } from '../../lib/pipeline/state';
@@ -17,7 +17,7 @@ const Nullable = t.union([t.string, t.null]);
 const ChangeRowCodec = t.type({
   lsn: t.string,
   seqval: t.string,
-  operation: t.union([t.literal(1), t.literal(2), t.literal(3), t.literal(4)]),
+  operation: t.union([t.literal(1), t.literal(2), t.literal(3), t.literal(4), t.literal(5)]),
   updateMask: t.string,
   commandId: t.union([t.number, t.null]),
   commitTime: t.string,
@@ -31,10 +31,14 @@ const ChangeRowCodec = t.type({
  */
 export async function applyRules(store: ChunkStore, table: ResolvedTable, timeZone: string, chunkSize: number, rulesHash: string, input: TransformInput): Promise<TransformOutput> {
   const extract = await readManifest(store, input.extract.manifestKey, ExtractManifest);
-  const prefix = tablePrefix(input.runId, input.iteration, input.window.captureInstance);
-  const accepted = new ChunkWriter<LedgerRow, { contentHash: string }>(store, `${prefix}accepted/`, chunkSize, (rows) => ({
-    contentHash: contentHash(rows.map((r) => r.rowHash)),
-  }));
+  const { prefix, firstIndex } = windowChunks(input.runId, input.iteration, input.window);
+  const accepted = new ChunkWriter<LedgerRow, { contentHash: string }>(
+    store,
+    `${prefix}accepted/`,
+    chunkSize,
+    (rows) => ({ contentHash: contentHash(rows.map((r) => r.rowHash)) }),
+    firstIndex,
+  );
   const rejected = new ChunkWriter<RejectedRow>(store, `${prefix}rejected/`, chunkSize);
   const pairer = new UpdatePairer();
   let read = 0;

@@ -11,7 +11,7 @@ export { rulesHash } from '../../lib/rules/identity';
 
 export type TransformResult = { accepted: LedgerRow } | { rejected: RejectedRow };
 
-const OPS = { 1: 'D', 2: 'I', 4: 'U' } as const;
+const OPS = { 1: 'D', 2: 'I', 4: 'U', 5: 'S' } as const;
 
 function canonicalImage(
   table: ResolvedTable,
@@ -99,7 +99,8 @@ export function transformChange(
   const reasons: RejectionReason[] = [];
   const values = ruledImage(table, program, change.values, timeZone, reasons, '', change, true);
   const beforeValues = before ? ruledImage(table, program, before.values, timeZone, reasons, 'before-image: ', change, false) : null;
-  const validFrom = canonicalTimestamp(change.commitTime, timeZone, 7);
+  // tran_end_time is a datetime (1/300 s); _valid_from is a microsecond timestamptz without a 100-ns companion
+  const validFrom = canonicalTimestamp(change.commitTime, timeZone, 6);
   if ('error' in validFrom) reasons.push({ rule: 'commitTime', message: `tran_end_time ${validFrom.error}` });
   if (reasons.length > 0 || 'error' in validFrom) {
     return {

@@ -2,6 +2,8 @@ import { tableByCaptureInstance } from '../../lib/config/load';
 import { VerificationError } from '../../lib/errors';
 import { qualified } from '../../lib/sql/ident';
 import { readManifest, TransformManifest } from '../../lib/pipeline/manifest';
+import { CHUNK_STRIDE, windowChunks } from '../../lib/pipeline/keys';
+import { snapshotSeqvalBounds } from '../../lib/source/snapshot';
 import { BatchInput, type VerifyOutput } from '../../lib/pipeline/state';
 import { stepHandler } from '../../lib/runtime/handler';
 import type { Runtime } from '../../lib/runtime/runtime';
@@ -15,12 +17,13 @@ async function factsFor(rt: Runtime, input: BatchInput, result: TableResult): Pr
   const history = qualified('ledger', table.historyTable);
   const batch = { runId: input.runId, iteration: input.iteration };
   const manifest = await readManifest(rt.chunks, result.transform.manifestKey, TransformManifest);
+  const chunks = windowChunks(input.runId, input.iteration, result.window);
   const staged = await rt.db.execute(
     `SELECT _chunk AS chunk, count(*) AS rows,
             encode(sha256(string_agg(_row_hash, ''::bytea ORDER BY _lsn, _seqval, _op)), 'hex') AS content_hash,
             min(encode(_lsn, 'hex')) AS first_lsn, max(encode(_lsn, 'hex')) AS last_lsn
-       FROM ${stage} WHERE _run_id = :runId AND _iteration = :iteration GROUP BY _chunk`,
-    batch,
+       FROM ${stage} WHERE _run_id = :runId AND _iteration = :iteration AND _chunk BETWEEN :firstChunk AND :lastChunk GROUP BY _chunk`,
+    { ...batch, firstChunk: chunks.firstIndex, lastChunk: chunks.firstIndex + CHUNK_STRIDE - 2 },
   );
   const wm = await rt.db.execute(`SELECT encode(lsn, 'hex') AS lsn FROM ledger.watermarks WHERE capture_instance = :ci`, { ci });
   const dup = await rt.db.execute(
@@ -28,10 +31,15 @@ async function factsFor(rt: Runtime, input: BatchInput, result: TableResult): Pr
       WHERE s._run_id = :runId AND s._iteration = :iteration`,
     batch,
   );
-  const q = await rt.db.execute(
-    `SELECT count(*) AS n FROM ledger.quarantine WHERE capture_instance = :ci AND lsn BETWEEN decode(:from, 'hex') AND decode(:to, 'hex')`,
-    { ci, from: result.window.fromLsn, to: result.window.toLsn },
-  );
+  const q = result.window.snapshot
+    ? await rt.db.execute(`SELECT count(*) AS n FROM ledger.quarantine WHERE capture_instance = :ci AND op = 'S' AND seqval >= decode(:lo, 'hex') AND seqval <= decode(:hi, 'hex')`, {
+        ci,
+        ...snapshotSeqvalBounds(result.window.snapshot.range),
+      })
+    : await rt.db.execute(
+        `SELECT count(*) AS n FROM ledger.quarantine WHERE capture_instance = :ci AND lsn BETWEEN decode(:from, 'hex') AND decode(:to, 'hex')`,
+        { ci, from: result.window.fromLsn, to: result.window.toLsn },
+      );
   return {
     result,
     manifest,

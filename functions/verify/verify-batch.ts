@@ -49,7 +49,12 @@ export function verifyTable(f: TableFacts): string[] {
     }
     if (s.rows !== c.rows) p.push(`${ci}: chunk ${c.index} has ${s.rows} staged rows, the manifest says ${c.rows}`);
     else if (s.contentHash !== c.contentHash) p.push(`${ci}: chunk ${c.index} content hash differs (staged ${s.contentHash.slice(0, 12)}…, manifest ${c.contentHash.slice(0, 12)}…)`);
-    if (s.firstLsn < window.fromLsn || s.lastLsn > window.toLsn) {
+    if (window.snapshot) {
+      // every row of a snapshot range is placed at the snapshot's LSN
+      if (s.firstLsn !== window.snapshot.startLsn || s.lastLsn !== window.snapshot.startLsn) {
+        p.push(`${ci}: snapshot chunk ${c.index} holds LSNs 0x${s.firstLsn}..0x${s.lastLsn}, not the snapshot's 0x${window.snapshot.startLsn}`);
+      }
+    } else if (s.firstLsn < window.fromLsn || s.lastLsn > window.toLsn) {
       p.push(`${ci}: chunk ${c.index} holds LSNs 0x${s.firstLsn}..0x${s.lastLsn} outside the window 0x${window.fromLsn}..0x${window.toLsn}`);
     }
     byChunk.delete(c.index);

@@ -59,6 +59,8 @@ export const TableConfig = t.intersection([
     captureBeforeImage: t.boolean,
     /** Drop updates whose after-image equals the before-image on every captured column (counted; needs captureBeforeImage). Default false. */
     suppressNoOpUpdates: t.boolean,
+    /** Start with a consistent snapshot of the table (operation 'S') when the ledger has no watermark for it, then CDC after its LSN. Default false (start at min_lsn). */
+    initialSnapshot: t.boolean,
     rules: t.array(RuleConfig),
   }),
 ]);
@@ -81,6 +83,8 @@ export const PipelineConfigCodec = t.intersection([
     maxIterationsPerRun: PositiveInt,
     /** Seconds the one-run-at-a-time lease lives without renewal; a dead run's lease is taken over after it. Default 900. */
     leaseTtlSeconds: PositiveInt,
+    /** Rows per key range of an initial snapshot (one Map iteration each). Default 50000. */
+    snapshotRangeRows: PositiveInt,
   }),
 ]);
 export type PipelineConfigInput = t.TypeOf<typeof PipelineConfigCodec>;

@@ -1,3 +1,4 @@
+import { hasHundredNs, hundredNsColumn } from '../types/hundred-ns';
 import { parseSqlServerType, postgresType, type SqlServerType } from '../types/sqlserver-type';
 import { compileRules, type RuleProgram } from '../rules/compile';
 import type { PipelineConfigInput, TableConfig } from './codec';
@@ -24,6 +25,8 @@ export interface ResolvedTable {
   readonly columns: readonly ResolvedColumn[];
   readonly captureBeforeImage: boolean;
   readonly suppressNoOpUpdates: boolean;
+  /** Begin with an initial snapshot when the ledger has no watermark for the table. */
+  readonly initialSnapshot: boolean;
   /** The rules as configured (their hash is the run's rules_hash). */
   readonly rules: NonNullable<TableConfig['rules']>;
   /** The rules compiled (lib/rules): what ApplyRules runs per row. */
@@ -36,10 +39,11 @@ export interface PipelineConfig {
   readonly maxChangesPerRun: number;
   readonly maxIterationsPerRun: number;
   readonly leaseTtlSeconds: number;
+  readonly snapshotRangeRows: number;
   readonly tables: readonly ResolvedTable[];
 }
 
-export const DEFAULTS = { chunkSize: 5000, maxChangesPerRun: 100_000, maxIterationsPerRun: 10, leaseTtlSeconds: 900 } as const;
+export const DEFAULTS = { chunkSize: 5000, maxChangesPerRun: 100_000, maxIterationsPerRun: 10, leaseTtlSeconds: 900, snapshotRangeRows: 50_000 } as const;
 
 /** 'QtyOnHand' → 'qty_on_hand', 'ThicknessIn' → 'thickness_in', 'CustomerID' → 'customer_id'. */
 export function snakeCase(name: string): string {
@@ -57,6 +61,26 @@ function validTimeZone(tz: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A precision-7 time column gets a companion ledger column `<target>_100ns` (lib/types/hundred-ns.ts):
+ * it must fit PostgreSQL's 63-character names and must not be another column's name.
+ */
+function companionNameErrors(columns: readonly ResolvedColumn[], at: string): string[] {
+  const errors: string[] = [];
+  const targets = new Set(columns.map((c) => c.target));
+  for (const c of columns) {
+    if (!hasHundredNs(c.type)) continue;
+    const companion = hundredNsColumn(c.target);
+    if (companion.length > 63) {
+      errors.push(`at ${at}: column ${c.source} (${c.declaredType}) needs a companion ledger column ${companion} for its 100-ns digit, longer than 63 characters — set a shorter "target"`);
+    }
+    if (targets.has(companion)) {
+      errors.push(`at ${at}: ledger column ${companion} is reserved for the 100-ns digit of ${c.target} (${c.declaredType}) — set another "target"`);
+    }
+  }
+  return errors;
 }
 
 /** Semantic checks the codec cannot express; each error names its JSON path. */
@@ -113,6 +137,7 @@ export function resolveConfig(input: PipelineConfigInput): { config?: PipelineCo
     if (tbl.suppressNoOpUpdates === true && tbl.captureBeforeImage === false) {
       errors.push(`at ${at}.suppressNoOpUpdates: needs captureBeforeImage (an update can only be compared with its before-image)`);
     }
+    errors.push(...companionNameErrors([...columns, ...compiled.derived], at));
     tables.push({
       captureInstance: tbl.captureInstance,
       target,
@@ -122,6 +147,7 @@ export function resolveConfig(input: PipelineConfigInput): { config?: PipelineCo
       columns: [...columns, ...compiled.derived],
       captureBeforeImage: tbl.captureBeforeImage ?? true,
       suppressNoOpUpdates: tbl.suppressNoOpUpdates ?? false,
+      initialSnapshot: tbl.initialSnapshot ?? false,
       rules: tbl.rules ?? [],
       program,
     });
@@ -135,6 +161,7 @@ export function resolveConfig(input: PipelineConfigInput): { config?: PipelineCo
       maxChangesPerRun: input.maxChangesPerRun ?? DEFAULTS.maxChangesPerRun,
       maxIterationsPerRun: input.maxIterationsPerRun ?? DEFAULTS.maxIterationsPerRun,
       leaseTtlSeconds: input.leaseTtlSeconds ?? DEFAULTS.leaseTtlSeconds,
+      snapshotRangeRows: input.snapshotRangeRows ?? DEFAULTS.snapshotRangeRows,
       tables,
     },
   };

@@ -37,7 +37,12 @@ export async function migrate(db: LedgerDb, config: PipelineConfig): Promise<Mig
   for (const t of config.tables) {
     await db.transaction(async (tx) => {
       await asMigration(tx);
-      for (const sql of [...tableDdl(t), ...protectHistoryDdl(t), ...querySurfaceDdl(t)]) await tx.execute(sql);
+      for (const sql of [...tableDdl(t), ...protectHistoryDdl(t)]) await tx.execute(sql);
+      const order = await tx.execute(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = 'ledger' AND table_name = :table ORDER BY ordinal_position`,
+        { table: t.historyTable },
+      );
+      for (const sql of querySurfaceDdl(t, order.rows.map((r) => String(r.column_name)))) await tx.execute(sql);
       await tx.execute(
         `INSERT INTO ledger.capture_instances (capture_instance, history_table, key_columns, columns)
          VALUES (:ci, :history, :keys, :columns)

@@ -111,6 +111,47 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   ENFORCEMENT_MIGRATION,
+  {
+    version: 11,
+    name: 'initial snapshots and capture-instance switch-over (insert-only bookkeeping)',
+    statements: [
+      // One row per table snapshotted: the LSN CDC continues after, and how many key ranges it has.
+      `CREATE TABLE IF NOT EXISTS ledger.snapshots (
+         capture_instance text PRIMARY KEY REFERENCES ledger.capture_instances (capture_instance),
+         start_lsn bytea NOT NULL,
+         ranges integer NOT NULL CHECK (ranges > 0),
+         planned_by_run text NOT NULL,
+         planned_at timestamptz NOT NULL DEFAULT now()
+       )`,
+      `CREATE TABLE IF NOT EXISTS ledger.snapshot_ranges (
+         capture_instance text NOT NULL REFERENCES ledger.snapshots (capture_instance),
+         range_index integer NOT NULL,
+         after_key jsonb,
+         up_to_key jsonb,
+         PRIMARY KEY (capture_instance, range_index)
+       )`,
+      // A range is done once its rows are in the ledger: recorded in the same transaction as the append.
+      `CREATE TABLE IF NOT EXISTS ledger.snapshot_ranges_committed (
+         capture_instance text NOT NULL,
+         range_index integer NOT NULL,
+         run_id text NOT NULL,
+         iteration integer NOT NULL,
+         committed_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (capture_instance, range_index),
+         FOREIGN KEY (capture_instance, range_index) REFERENCES ledger.snapshot_ranges (capture_instance, range_index)
+       )`,
+      // The capture instance that serves a table from switch_lsn on (after a schema change on the source).
+      `CREATE TABLE IF NOT EXISTS ledger.capture_instance_switches (
+         capture_instance text NOT NULL REFERENCES ledger.capture_instances (capture_instance),
+         from_instance text NOT NULL,
+         to_instance text NOT NULL,
+         switch_lsn bytea NOT NULL,
+         run_id text NOT NULL,
+         switched_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (capture_instance, to_instance)
+       )`,
+    ],
+  },
 ];
 
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS public.cdc_ledger_migrations (

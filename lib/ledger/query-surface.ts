@@ -1,7 +1,9 @@
-import type { PipelineConfig, ResolvedTable } from '../config/resolve';
+import type { PipelineConfig, ResolvedColumn, ResolvedTable } from '../config/resolve';
 import { ConfigError } from '../errors';
 import { qualified, quoteIdent } from '../sql/ident';
+import { hasHundredNs, hundredNsColumn } from '../types/hundred-ns';
 import { OWNER_ROLE, READER_ROLE } from './enforcement';
+import { storedColumns } from './table-ddl';
 
 /**
  * The query surface per capture instance, in schema ledger_query (the only schema the reporting
@@ -19,6 +21,8 @@ import { OWNER_ROLE, READER_ROLE } from './enforcement';
  *
  * The functions are plain SQL (STABLE, SECURITY INVOKER) over the views, so PostgreSQL inlines them
  * and a key predicate reaches the (key, _seq) index. Views and columns only grow (CREATE OR REPLACE).
+ * A precision-7 time column is followed by its `<column>_100ns` digit (lib/types/hundred-ns.ts); a
+ * change of only that digit counts as a change of the column in `_changed`.
  */
 const SURFACE_SUFFIXES = ['_versions', '_current', '_changes', '_as_of', '_history', '_changes_between'];
 
@@ -40,19 +44,44 @@ function keyParams(t: ResolvedTable): string {
   return t.keyColumns.map((k) => `${quoteIdent(k.target)} ${k.pgType.replace(/\(.*\)$/, '')}`).join(', ');
 }
 
-export function querySurfaceDdl(t: ResolvedTable): string[] {
+/**
+ * The business columns the views show: every stored column of the config (with the 100-ns companions,
+ * lib/types/hundred-ns.ts) in the history table's column order when it is known. Columns are only
+ * ever added to the table, so its order makes the views only grow, also when a companion is added to
+ * a ledger created before companions existed.
+ */
+export function surfaceColumns(t: ResolvedTable, tableOrder?: readonly string[]): string[] {
+  const names = storedColumns(t).map((c) => c.name);
+  if (!tableOrder) return names;
+  const at = (n: string): number => {
+    const i = tableOrder.indexOf(n);
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  return names.map((n, i) => ({ n, i })).sort((a, b) => at(a.n) - at(b.n) || a.i - b.i).map((x) => x.n);
+}
+
+/** `h.col` compared with the previous version; a precision-7 column also by its 100-ns digit (NULL = 0). */
+function distinctFromPrevious(c: ResolvedColumn): string {
+  const col = quoteIdent(c.target);
+  if (!hasHundredNs(c.type)) return `h.${col} IS DISTINCT FROM lag(h.${col}) OVER w`;
+  const digit = quoteIdent(hundredNsColumn(c.target));
+  return `ROW(h.${col}, coalesce(h.${digit}, 0)) IS DISTINCT FROM ROW(lag(h.${col}) OVER w, coalesce(lag(h.${digit}) OVER w, 0))`;
+}
+
+/** `tableOrder`: the history table's columns in table order (migrate reads them); default the config's order. */
+export function querySurfaceDdl(t: ResolvedTable, tableOrder?: readonly string[]): string[] {
   checkNames(t);
   const history = qualified('ledger', t.historyTable);
   const versions = surfaceName(t, '_versions');
   const changes = surfaceName(t, '_changes');
   const keys = t.keyColumns.map((k) => `h.${quoteIdent(k.target)}`).join(', ');
-  const biz = t.columns.map((c) => quoteIdent(c.target));
+  const biz = surfaceColumns(t, tableOrder).map(quoteIdent);
   const w = `PARTITION BY ${keys} ORDER BY h._seq`;
   const changed = t.columns
     .filter((c) => !t.keyColumns.includes(c))
     .map((c) => {
       const col = quoteIdent(c.target);
-      return `CASE WHEN h._op = 'D' THEN NULL WHEN lag(h._op) OVER w IS NULL OR lag(h._op) OVER w = 'D' THEN CASE WHEN h.${col} IS NOT NULL THEN '${c.target}' END WHEN h.${col} IS DISTINCT FROM lag(h.${col}) OVER w THEN '${c.target}' END`;
+      return `CASE WHEN h._op = 'D' THEN NULL WHEN lag(h._op) OVER w IS NULL OR lag(h._op) OVER w = 'D' THEN CASE WHEN h.${col} IS NOT NULL THEN '${c.target}' END WHEN ${distinctFromPrevious(c)} THEN '${c.target}' END`;
     });
   const changedExpr = changed.length > 0 ? `array_remove(ARRAY[${changed.join(', ')}]::text[], NULL)` : `'{}'::text[]`;
   const versionCols = (alias: string, validTo: string): string =>

@@ -12,8 +12,10 @@ import { createHash } from 'node:crypto';
  *   hash   = lower-case hex SHA-256 of the UTF-8 text
  *
  * Values are the canonical text of lib/types/canonical.ts (exact decimals at the column's scale,
- * UTC timestamps with 6 fractional digits, 'true'/'false', lower-case hex). NULLs are skipped, so a
- * nullable column added later leaves every earlier hash valid.
+ * UTC timestamps with 6 fractional digits — 7 only when a precision-7 value's 100-ns digit is not 0 —,
+ * 'true'/'false', lower-case hex). NULLs are skipped, so a nullable column added later leaves every
+ * earlier hash valid. The 100-ns companion columns are not fields of their own: their digit is part
+ * of their column's value.
  */
 export const HASH_VERSION = 1;
 export const GENESIS_CHAIN_HEAD = '0'.repeat(64);

@@ -1,9 +1,19 @@
-import type { ResolvedColumn, ResolvedTable } from '../config/resolve';
+import type { ResolvedTable } from '../config/resolve';
 import { qualified, quoteIdent } from '../sql/ident';
+import { hasHundredNs } from '../types/hundred-ns';
+import { storedColumns, type StoredColumn } from './table-ddl';
 
-/** `(r.values->>'col')::<type>`: the typed value of a business column from a staged JSON row. */
-function typedValue(c: ResolvedColumn, from: string): string {
+/**
+ * `(r.values->>'col')::<type>`: the typed value of a stored business column from a staged JSON row.
+ * A precision-7 time column's canonical text may carry a seventh fractional digit: the typed column
+ * gets the text without it (truncated, never rounded: PostgreSQL would round .9999999 up to the next
+ * second) and its `_100ns` companion the digit, 0 when the text has 6 digits (lib/types/hundred-ns.ts).
+ */
+function typedValue(s: StoredColumn, from: string): string {
+  const c = s.column;
   const text = `(${from}->>'${c.target}')`; // target names are validated [a-z0-9_]
+  if (s.companion) return `CASE WHEN ${text} IS NULL THEN NULL ELSE coalesce(substring(${text} from '[.][0-9]{6}([0-9])'), '0')::smallint END`;
+  if (hasHundredNs(c.type)) return `regexp_replace(${text}, '([.][0-9]{6})[0-9]', '\\1')::${c.pgType}`;
   return c.pgType === 'bytea' ? `decode(${text}, 'hex')` : `${text}::${c.pgType}`;
 }
 
@@ -12,7 +22,8 @@ function typedValue(c: ResolvedColumn, from: string): string {
  * jsonb_to_recordset. Idempotent on (run, lsn, seqval, op). Parameters: :runId, :iteration, :chunk, :rows.
  */
 export function stageInsertSql(t: ResolvedTable): string {
-  const cols = ['_run_id', '_iteration', '_chunk', '_lsn', '_seqval', '_op', '_before', '_valid_from', '_row_hash', '_extra', ...t.columns.map((c) => c.target)];
+  const stored = storedColumns(t);
+  const cols = ['_run_id', '_iteration', '_chunk', '_lsn', '_seqval', '_op', '_before', '_valid_from', '_row_hash', '_extra', ...stored.map((c) => c.name)];
   const values = [
     ':runId',
     ':iteration',
@@ -24,7 +35,7 @@ export function stageInsertSql(t: ResolvedTable): string {
     `r."validFrom"::timestamptz`,
     `decode(r."rowHash", 'hex')`,
     'r.extra',
-    ...t.columns.map((c) => typedValue(c, 'r."values"')),
+    ...stored.map((c) => typedValue(c, 'r."values"')),
   ];
   return (
     `INSERT INTO ${qualified('ledger_stage', t.stageTable)} (${cols.map(quoteIdent).join(', ')}) ` +

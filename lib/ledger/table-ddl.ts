@@ -1,11 +1,13 @@
 import type { ResolvedColumn, ResolvedTable } from '../config/resolve';
 import { qualified, quoteIdent } from '../sql/ident';
+import { hasHundredNs, hundredNsColumn } from '../types/hundred-ns';
 
 /**
  * DDL for one capture instance, generated from the validated config. Idempotent: re-running after a
  * column was added to the config adds it (nullable) and keeps every existing row and hash.
  *
- * ledger.<target>_history: the insert-only history. System columns first, then the business columns.
+ * ledger.<target>_history: the insert-only history. System columns first, then the business columns
+ * (a precision-7 time column followed by its `<target>_100ns` companion, see storedColumns).
  * ledger_stage.<target>: the per-run staging area Load writes to and Commit drains.
  */
 export const SYSTEM_COLUMNS = [
@@ -35,9 +37,28 @@ const STAGE_COLUMNS = [
   ['_extra', 'jsonb'],
 ] as const;
 
-function businessColumn(c: ResolvedColumn): string {
+/** A stored business column: a configured column, or the 100-ns companion of a precision-7 time column. */
+export interface StoredColumn {
+  readonly name: string;
+  readonly column: ResolvedColumn;
+  readonly companion: boolean;
+}
+
+/**
+ * The business columns as stored, in table order: each configured column, followed by
+ * `<target>_100ns` when its type has precision 7 (lib/types/hundred-ns.ts).
+ */
+export function storedColumns(t: ResolvedTable): StoredColumn[] {
+  return t.columns.flatMap((c) => [
+    { name: c.target, column: c, companion: false },
+    ...(hasHundredNs(c.type) ? [{ name: hundredNsColumn(c.target), column: c, companion: true }] : []),
+  ]);
+}
+
+function businessColumn(s: StoredColumn): string {
   // Business columns are nullable in the ledger: a delete's row or a later-added column may lack values.
-  return `${quoteIdent(c.target)} ${c.pgType}`;
+  const name = quoteIdent(s.name);
+  return s.companion ? `${name} smallint CHECK (${name} BETWEEN 0 AND 9)` : `${name} ${s.column.pgType}`;
 }
 
 export function tableDdl(t: ResolvedTable): string[] {
@@ -45,7 +66,7 @@ export function tableDdl(t: ResolvedTable): string[] {
   const stage = qualified('ledger_stage', t.stageTable);
   const sys = SYSTEM_COLUMNS.map(([n, d]) => `${quoteIdent(n)} ${d}`);
   const stageSys = STAGE_COLUMNS.map(([n, d]) => `${quoteIdent(n)} ${d}`);
-  const biz = t.columns.map(businessColumn);
+  const biz = storedColumns(t).map(businessColumn);
   const keyCols = t.keyColumns.map((k) => quoteIdent(k.target)).join(', ');
   const statements = [
     `CREATE TABLE IF NOT EXISTS ${history} (${[...sys, ...biz].join(', ')}, ` +
@@ -55,7 +76,7 @@ export function tableDdl(t: ResolvedTable): string[] {
     `CREATE TABLE IF NOT EXISTS ${stage} (${[...stageSys, ...biz].join(', ')}, ` +
       `CONSTRAINT ${quoteIdent(`${t.stageTable}_stage_change`)} UNIQUE (_run_id, _lsn, _seqval, _op))`,
   ];
-  for (const c of t.columns) {
+  for (const c of storedColumns(t)) {
     statements.push(`ALTER TABLE ${history} ADD COLUMN IF NOT EXISTS ${businessColumn(c)}`);
     statements.push(`ALTER TABLE ${stage} ADD COLUMN IF NOT EXISTS ${businessColumn(c)}`);
   }

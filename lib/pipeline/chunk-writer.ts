@@ -20,6 +20,8 @@ export class ChunkWriter<Row extends { lsn: string }, Extra extends object = obj
     private readonly prefix: string,
     private readonly chunkSize: number,
     private readonly describe: (rows: readonly Row[]) => Extra = () => ({}) as Extra,
+    /** Index of the first chunk (windows sharing a table's staging in one iteration use disjoint ranges). */
+    private readonly firstIndex = 1,
   ) {}
 
   async add(row: Row): Promise<void> {
@@ -32,7 +34,7 @@ export class ChunkWriter<Row extends { lsn: string }, Extra extends object = obj
     const rows = this.rows;
     if (rows.length === 0) return;
     this.rows = [];
-    const index = this.written.length + 1;
+    const index = this.written.length + this.firstIndex;
     const key = `${this.prefix}${chunkName(index)}`;
     const body = `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
     await this.store.put(key, body);

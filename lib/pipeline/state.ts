@@ -28,16 +28,42 @@ export type RunRef = t.TypeOf<typeof RunRef>;
 export const PlanInput = t.type({ runId: RunId, iteration: Iteration });
 export type PlanInput = t.TypeOf<typeof PlanInput>;
 
-export const Window = t.type({
-  captureInstance: t.string,
-  /** Inclusive start; `empty` windows have nothing to read and only confirm the watermark. */
-  fromLsn: Lsn,
-  toLsn: Lsn,
-  /** The committed watermark the window continues from (null: first run, start at min_lsn). */
-  afterLsn: t.union([Lsn, t.null]),
-  changes: Count,
-  empty: t.boolean,
+/** One key range of an initial snapshot (lib/source/snapshot.ts): keys in (after, upTo]. */
+export const SnapshotPart = t.type({
+  /** The LSN the snapshot was planned at: the watermark once every range is committed. */
+  startLsn: Lsn,
+  range: Count,
+  ranges: Count,
+  after: t.union([t.array(t.string), t.null]),
+  upTo: t.union([t.array(t.string), t.null]),
 });
+export type SnapshotPart = t.TypeOf<typeof SnapshotPart>;
+
+/** Part of a window read from one capture instance (two when a table switches to a new capture instance). */
+export const SourceRead = t.type({ captureInstance: t.string, fromLsn: Lsn, toLsn: Lsn });
+export type SourceRead = t.TypeOf<typeof SourceRead>;
+
+export const Window = t.intersection([
+  t.type({
+    /** The ledger table's capture instance as configured (the ledger's name for the table). */
+    captureInstance: t.string,
+    /** Inclusive start; `empty` windows have nothing to read and only confirm the watermark. */
+    fromLsn: Lsn,
+    toLsn: Lsn,
+    /** The committed watermark the window continues from (null: first run, start at min_lsn). */
+    afterLsn: t.union([Lsn, t.null]),
+    changes: Count,
+    empty: t.boolean,
+  }),
+  t.partial({
+    /** Set when the window is one key range of the table's initial snapshot instead of CDC changes. */
+    snapshot: SnapshotPart,
+    /** Which capture instance serves which part of [fromLsn, toLsn]; absent: `captureInstance` serves all of it. */
+    reads: t.array(SourceRead),
+    /** Set when this window is the first to read the table's newer capture instance: Commit records the switch. */
+    switchover: t.type({ fromInstance: t.string, toInstance: t.string, atLsn: Lsn }),
+  }),
+]);
 export type Window = t.TypeOf<typeof Window>;
 
 export const PlanOutput = t.type({
@@ -82,11 +108,15 @@ export const TableDigest = t.type({
   firstLsn: t.union([Lsn, t.null]),
   lastLsn: t.union([Lsn, t.null]),
   chainHead: t.union([t.string, t.null]),
-  watermark: Lsn,
+  /** The watermark after the commit (null while an initial snapshot still has ranges to commit). */
+  watermark: t.union([Lsn, t.null]),
 });
 export type TableDigest = t.TypeOf<typeof TableDigest>;
 
-export const CommitOutput = t.type({ appended: Count, digests: t.array(TableDigest), message: t.string });
+export const Switchover = t.type({ captureInstance: t.string, fromInstance: t.string, toInstance: t.string, atLsn: Lsn });
+export type Switchover = t.TypeOf<typeof Switchover>;
+
+export const CommitOutput = t.type({ appended: Count, digests: t.array(TableDigest), switchovers: t.array(Switchover), message: t.string });
 export type CommitOutput = t.TypeOf<typeof CommitOutput>;
 
 export const CompensateInput = t.type({

@@ -15,7 +15,8 @@
  * - uniqueidentifier: 36-character text; binary/varbinary: lower-case hex without 0x.
  */
 
-export type CdcOperation = 1 | 2 | 3 | 4; // 1 delete, 2 insert, 3 update (before image), 4 update (after image)
+/** 1 delete, 2 insert, 3 update (before image), 4 update (after image) — SQL Server's __$operation; 5 a row of an initial snapshot (ledger operation 'S'), ours. */
+export type CdcOperation = 1 | 2 | 3 | 4 | 5;
 export type RowFilter = 'all' | 'all update old';
 
 export interface CdcChangeRow {
@@ -60,6 +61,23 @@ export interface WindowPlan {
   readonly truncated: boolean;
 }
 
+/** Key values of one row in key-column order, in the value text contract above. */
+export type KeyTuple = readonly string[];
+
+/** One key range of an initial snapshot: keys after `after` (exclusive) up to `upTo` (inclusive); null = unbounded. */
+export interface SnapshotRange {
+  readonly index: number;
+  readonly after: KeyTuple | null;
+  readonly upTo: KeyTuple | null;
+}
+
+export interface SnapshotPlan {
+  /** sys.fn_cdc_get_max_lsn() before the ranges were planned: CDC continues after it. */
+  readonly startLsn: string;
+  /** Consecutive key ranges covering every key, in key order (at least one). */
+  readonly ranges: readonly SnapshotRange[];
+}
+
 export interface CdcSource {
   listCaptureInstances(): Promise<CaptureInstanceInfo[]>;
   /** sys.fn_cdc_get_min_lsn(ci): all zeros when the capture instance does not exist. */
@@ -76,5 +94,18 @@ export interface CdcSource {
    * Throws CdcLsnRangeError (SQL Server Msg 313) when the window is outside the valid range.
    */
   readChanges(captureInstance: string, fromLsn: string, toLsn: string, filter: RowFilter): AsyncIterable<CdcChangeRow>;
+  /**
+   * Splits the capture instance's source table into key ranges of about `rowsPerRange` rows for an
+   * initial snapshot, after recording the LSN CDC continues from.
+   */
+  planSnapshot(captureInstance: string, rowsPerRange: number): Promise<SnapshotPlan>;
+  /**
+   * One consistent read of a key range of the source table (SQL Server: SNAPSHOT isolation), in key
+   * order, streamed. Every row is operation 5 placed at the snapshot's LSN `atLsn` (from planSnapshot)
+   * with that LSN's commit time, and seqval `snapshotSeqval(range.index, n)`. A range is read at or
+   * after `atLsn`: changes after `atLsn` that it already shows are appended again from CDC after it,
+   * so the ledger stays in LSN order and its current state is exact.
+   */
+  readSnapshot(captureInstance: string, range: SnapshotRange, atLsn: string): AsyncIterable<CdcChangeRow>;
   close(): Promise<void>;
 }

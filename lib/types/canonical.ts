@@ -10,6 +10,8 @@ import { wallClockToUtcMs } from './time-zone';
  * - strings: unchanged (length checked);
  * - date 'YYYY-MM-DD'; time 'HH:MM:SS.ffffff';
  * - datetime, datetime2, datetimeoffset: UTC 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (source zone applied to datetime*);
+ * - time and timestamps of precision 7 whose 100-ns digit is not 0: 7 fractional digits
+ *   ('HH:MM:SS.fffffff', '….fffffffZ'); with a 0 seventh digit they keep 6 (lib/types/hundred-ns.ts).
  * - uniqueidentifier: lower case; binary: lower-case hex.
  * Returns { error } when the value does not fit its declared type: that row is quarantined, not crashed on.
  */
@@ -100,15 +102,15 @@ function validDate(y: number, mo: number, d: number): boolean {
   return d <= dim;
 }
 
-/** Fractional seconds to 6 digits; a non-zero 7th digit does not fit PostgreSQL's microseconds. */
+/**
+ * Fractional seconds: 6 digits, or 7 when the 100-nanosecond digit is not 0 (only possible at
+ * precision 7). Keeping 6 digits for a 0 seventh digit keeps every earlier row hash valid.
+ */
 function fraction(digits: string | undefined, precision: number): Canonical {
   const f = (digits ?? '').padEnd(7, '0');
   if (f.length > 7) return { error: 'more than 7 fractional digits' };
   if (f.slice(precision).replace(/0/g, '') !== '') return { error: `more fractional digits than precision ${precision}` };
-  if (f[6] !== '0') {
-    return { error: `100-nanosecond digit ${f} cannot be stored in PostgreSQL's microsecond timestamps` };
-  }
-  return { value: f.slice(0, 6) };
+  return { value: f[6] === '0' ? f.slice(0, 6) : f };
 }
 
 /** Source text → UTC canonical. `zone` applies to values without an offset. */

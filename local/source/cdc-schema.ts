@@ -485,14 +485,18 @@ BEGIN
   RETURN NULL;
 END $fn$;
 
+-- one set of capture triggers per capture instance: a table with two (after a schema change) is captured by both
 DROP TRIGGER IF EXISTS ${trg('cdc_capture_insert')} ON ${src};
-CREATE TRIGGER ${trg('cdc_capture_insert')} AFTER INSERT ON ${src}
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cdc.${quoteIdent(`capture_${ci}`)}();
 DROP TRIGGER IF EXISTS ${trg('cdc_capture_update')} ON ${src};
-CREATE TRIGGER ${trg('cdc_capture_update')} AFTER UPDATE ON ${src}
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cdc.${quoteIdent(`capture_${ci}`)}();
 DROP TRIGGER IF EXISTS ${trg('cdc_capture_delete')} ON ${src};
-CREATE TRIGGER ${trg('cdc_capture_delete')} AFTER DELETE ON ${src}
+DROP TRIGGER IF EXISTS ${trg(`cdc_capture_insert_${ci}`)} ON ${src};
+CREATE TRIGGER ${trg(`cdc_capture_insert_${ci}`)} AFTER INSERT ON ${src}
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cdc.${quoteIdent(`capture_${ci}`)}();
+DROP TRIGGER IF EXISTS ${trg(`cdc_capture_update_${ci}`)} ON ${src};
+CREATE TRIGGER ${trg(`cdc_capture_update_${ci}`)} AFTER UPDATE ON ${src}
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cdc.${quoteIdent(`capture_${ci}`)}();
+DROP TRIGGER IF EXISTS ${trg(`cdc_capture_delete_${ci}`)} ON ${src};
+CREATE TRIGGER ${trg(`cdc_capture_delete_${ci}`)} AFTER DELETE ON ${src}
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION cdc.${quoteIdent(`capture_${ci}`)}();
 DROP TRIGGER IF EXISTS ${trg('cdc_deny_truncate')} ON ${src};
 CREATE TRIGGER ${trg('cdc_deny_truncate')} BEFORE TRUNCATE ON ${src}

@@ -16,14 +16,19 @@ import type {
   CdcChangeRow,
   CdcOperation,
   CdcSource,
+  KeyTuple,
   RowFilter,
+  SnapshotPlan,
+  SnapshotRange,
   WindowPlan,
 } from '../../lib/source/port';
+import { keyCompareSql, rangesFromBoundaries, snapshotSeqval } from '../../lib/source/snapshot';
 import type { SqlDriver, SqlResult } from '../db/driver';
 import { openDatabase, type DatabaseTarget } from '../db/open';
 import { MSG_313_SQLSTATE, MSG_313_TEXT } from './cdc-schema';
-import { commitTimeSql, contractTextSql, parseDeclaredType } from './types';
+import { commitTimeSql, contractTextSql, emulatedPgType, parseDeclaredType } from './types';
 import { SOCKET_ERROR_CODES } from '../../lib/source/network-errors';
+import type { SqlServerType } from '../../lib/types/sqlserver-type';
 
 export interface EmulatedCdcSourceOptions {
   /** Rows fetched per round trip by readChanges (default 2000). Memory is bounded by one page. */
@@ -86,10 +91,16 @@ function bytea(lsn: string): string {
 
 interface ResolvedInstance {
   readonly info: CaptureInstanceInfo;
+  /** The source table, e.g. dbo."Customers". */
+  readonly sourceTable: string;
+  /** Key columns: quoted name, contract-text expression over alias s, and the cast of a text parameter back to the column's type. */
+  readonly keys: readonly { readonly q: string; readonly text: string; readonly param: (placeholder: string) => string }[];
   readonly changeTable: string;
   readonly allChangesFunction: string;
   /** Select list after the system columns: one contract-text expression per captured column of `f`. */
   readonly valueSelect: string;
+  /** The same over the source table aliased `s`. */
+  readonly snapshotValueSelect: string;
 }
 
 export class EmulatedCdcSource implements CdcSource {
@@ -236,6 +247,102 @@ export class EmulatedCdcSource implements CdcSource {
     }
   }
 
+  async planSnapshot(captureInstance: string, rowsPerRange: number): Promise<SnapshotPlan> {
+    if (!Number.isInteger(rowsPerRange) || rowsPerRange < 1) throw new RangeError(`planSnapshot: rowsPerRange must be a positive integer (got ${rowsPerRange})`);
+    const inst = await this.resolve(captureInstance);
+    // the LSN first: every change after it is read by CDC, every change up to it is in the snapshot
+    const startLsn = await this.getMaxLsn();
+    const keyList = inst.keys.map((k) => `s.${k.q}`).join(', ');
+    const r = await this.run(
+      `planning the snapshot of ${captureInstance}`,
+      `SELECT ${inst.keys.map((k) => k.text).join(', ')}
+       FROM (SELECT ${keyList}, row_number() OVER (ORDER BY ${keyList}) AS "__$rn" FROM ${inst.sourceTable} s) s
+       WHERE s."__$rn" % $1 = 0 ORDER BY ${keyList}`,
+      [String(rowsPerRange)],
+    );
+    const boundaries: KeyTuple[] = r.rows.map((row) => row.map((v) => {
+      if (v === null) throw new SchemaDriftError(`${inst.sourceTable} has a NULL in a key column; a snapshot needs a non-null key`);
+      return v;
+    }));
+    return { startLsn, ranges: rangesFromBoundaries(boundaries) };
+  }
+
+  readSnapshot(captureInstance: string, range: SnapshotRange, atLsn: string): AsyncIterable<CdcChangeRow> {
+    return { [Symbol.asyncIterator]: () => this.snapshotStream(captureInstance, range, normalizeLsn(atLsn)) };
+  }
+
+  /** REPEATABLE READ (PostgreSQL's snapshot isolation): every page of the range sees one snapshot. */
+  private async *snapshotStream(captureInstance: string, range: SnapshotRange, lsn: string): AsyncGenerator<CdcChangeRow> {
+    const inst = await this.resolve(captureInstance);
+    const ci = inst.info.captureInstance;
+    const names = inst.info.columns.map((c) => c.name);
+    const values = inst.snapshotValueSelect;
+    const keyCols = inst.keys.map((k) => `s.${k.q}`);
+    const bound = (tuple: KeyTuple, first: number): { sql: string[]; params: string[] } => ({
+      sql: inst.keys.map((k, i) => k.param(`$${first + i}`)),
+      params: [...tuple],
+    });
+    let session;
+    try {
+      session = await this.driver.acquire();
+    } catch (err) {
+      throw await this.mapError(err, `reading the snapshot of ${ci}`);
+    }
+    let open = false;
+    try {
+      await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      open = true;
+      const at = await session.query(`SELECT ${commitTimeSql('m.tran_end_time')} FROM cdc.lsn_time_mapping m WHERE m.start_lsn = $1::bytea`, [bytea(lsn)]);
+      const commitTime = at.rows[0]?.[0];
+      if (commitTime == null) throw new Error(`cdc.lsn_time_mapping has no row for the snapshot LSN ${displayLsn(lsn)} of ${ci}`);
+      let after = range.after;
+      let n = 0;
+      for (;;) {
+        const conds: string[] = [];
+        const params: string[] = [];
+        if (after) {
+          const b = bound(after, params.length + 1);
+          conds.push(keyCompareSql(keyCols, b.sql, '>', false));
+          params.push(...b.params);
+        }
+        if (range.upTo) {
+          const b = bound(range.upTo, params.length + 1);
+          conds.push(keyCompareSql(keyCols, b.sql, '<', true));
+          params.push(...b.params);
+        }
+        params.push(String(this.pageSize));
+        const page = await session.query(
+          `SELECT ${inst.keys.map((k) => k.text).join(', ')}${values} FROM ${inst.sourceTable} s
+           ${conds.length > 0 ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${keyCols.join(', ')} LIMIT $${params.length}`,
+          params,
+        );
+        const k = inst.keys.length;
+        for (const row of page.rows) {
+          n++;
+          yield {
+            lsn,
+            seqval: snapshotSeqval(range.index, n),
+            operation: 5,
+            updateMask: '',
+            commandId: null,
+            commitTime,
+            values: Object.fromEntries(names.map((name, i) => [name, row[k + i] ?? null])),
+          };
+        }
+        const last = page.rows[page.rows.length - 1];
+        if (page.rows.length < this.pageSize || last === undefined) break;
+        after = last.slice(0, k).map((v) => v ?? '');
+      }
+      await session.query('COMMIT');
+      open = false;
+    } catch (err) {
+      throw await this.mapError(err, `reading the snapshot of ${ci}`);
+    } finally {
+      if (open) await session.query('ROLLBACK').catch(() => undefined);
+      session.release();
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -252,19 +359,35 @@ export class EmulatedCdcSource implements CdcSource {
           'enable CDC for the table or fix the configuration',
       );
     }
-    const valueSelect = info.columns
-      .map((c) => {
+    const types = info.columns.map((c) => {
         let type;
         try {
           type = parseDeclaredType(c.type);
         } catch (err) {
           throw new SchemaDriftError(`capture instance ${captureInstance}: column ${c.name} has an unsupported type ${c.type}`, { cause: err });
         }
-        return `,\n        ${contractTextSql(type, `f.${quoteIdent(c.name)}`)}`;
-      })
-      .join('');
+        return type;
+    });
+    const valuesOf = (alias: string): string =>
+      info.columns.map((c, i) => `,\n        ${contractTextSql(types[i] as SqlServerType, `${alias}.${quoteIdent(c.name)}`)}`).join('');
+    const valueSelect = valuesOf('f');
+    const keys = info.keyColumns.map((name) => {
+      const c = info.columns.find((x) => x.name === name);
+      if (!c) throw new SchemaDriftError(`capture instance ${captureInstance}: key column ${name} is not captured`);
+      const type = parseDeclaredType(c.type);
+      const q = quoteIdent(name);
+      const pg = emulatedPgType(type);
+      return {
+        q,
+        text: contractTextSql(type, `s.${q}`),
+        param: (p: string): string => (type.kind === 'binary' ? `decode(${p}, 'hex')` : `${p}::${pg}`),
+      };
+    });
     return {
       info,
+      sourceTable: `${quoteIdent(info.sourceSchema)}.${quoteIdent(info.sourceTable)}`,
+      keys,
+      snapshotValueSelect: valuesOf('s'),
       changeTable: `cdc.${quoteIdent(`${info.captureInstance}_CT`)}`,
       allChangesFunction: `cdc.${quoteIdent(`fn_cdc_get_all_changes_${info.captureInstance}`)}`,
       valueSelect,

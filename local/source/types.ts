@@ -14,8 +14,9 @@ export function parseDeclaredType(declared: string): SqlServerType {
 
 /**
  * The PostgreSQL type that emulates a SQL Server column type in the emulated ERP and its change
- * tables. Wall-clock types stay without a zone (SQL Server's datetime2 has none); PostgreSQL keeps
- * microseconds, so datetime2(7) values always end in 0 in the 7th digit.
+ * tables. Wall-clock types stay without a zone (SQL Server's datetime2 has none). The emulation is
+ * PostgreSQL, which keeps microseconds, so its datetime2(7) values always end in 0 in the 7th digit
+ * (the ledger keeps a non-zero one from a real SQL Server: lib/types/hundred-ns.ts).
  */
 export function emulatedPgType(t: SqlServerType): string {
   switch (t.kind) {

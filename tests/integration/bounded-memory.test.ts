@@ -27,6 +27,12 @@ function syntheticSource(n: number): CdcSource {
     getMinLsn: async () => lsnFromBigInt(1n),
     getMaxLsn: async () => lsnFromBigInt(BigInt(n) + 1n),
     planWindow: async () => ({ toLsn: lsnFromBigInt(BigInt(n) + 1n), changes: n, truncated: false }),
+    planSnapshot: async () => {
+      throw new Error('no snapshot in this test');
+    },
+    readSnapshot: () => {
+      throw new Error('no snapshot in this test');
+    },
     async *readChanges(): AsyncIterable<CdcChangeRow> {
       for (let i = 1; i <= n; i++) {
         if (i % 5000 === 0) sample();

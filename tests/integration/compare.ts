@@ -10,14 +10,14 @@ import type { TestEnvironment } from './local-env';
  */
 const TS = `'YYYY-MM-DD HH24:MI:SS.US'`;
 
-function sourceExpr(c: ResolvedTable['columns'][number], tz: string): string {
+export function sourceExpr(c: ResolvedTable['columns'][number], tz: string): string {
   const col = quoteIdent(c.source);
   if (c.type.kind === 'datetime') return `to_char((${col} AT TIME ZONE '${tz}') AT TIME ZONE 'UTC', ${TS})`;
   if (c.type.kind === 'bit') return `CASE WHEN ${col}::text IN ('1', 'true') THEN 'true' WHEN ${col} IS NULL THEN NULL ELSE 'false' END`;
   return `${col}::text`;
 }
 
-function ledgerExpr(c: ResolvedTable['columns'][number]): string {
+export function ledgerExpr(c: ResolvedTable['columns'][number]): string {
   const col = quoteIdent(c.target);
   if (c.type.kind === 'datetime') return `to_char(${col} AT TIME ZONE 'UTC', ${TS})`;
   return `${col}::text`;
@@ -26,14 +26,14 @@ function ledgerExpr(c: ResolvedTable['columns'][number]): string {
 const OP: Record<string, string> = { '1': 'D', '2': 'I', '4': 'U' };
 
 /** The captured columns (rule-derived columns have no source counterpart). */
-const captured = (t: ResolvedTable): ResolvedTable['columns'] => t.columns.filter((c) => !c.derived);
+export const captured = (t: ResolvedTable): ResolvedTable['columns'] => t.columns.filter((c) => !c.derived);
 
 /**
  * In-place masks of the config, applied independently of the rules engine: a keyed-hash mask
  * (HMAC-SHA256 with the configured literal salt) of a captured column. Other in-place demo rules
  * (trim, upper, nullIfBlank) leave the simulator's values unchanged.
  */
-function expectedMasks(t: ResolvedTable): Map<string, (v: string) => string> {
+export function expectedMasks(t: ResolvedTable): Map<string, (v: string) => string> {
   const out = new Map<string, (v: string) => string>();
   for (const r of t.rules) {
     if (r.kind === 'mask' && r.method === 'hash' && !r.into && r.salt && 'value' in r.salt) {
@@ -45,7 +45,7 @@ function expectedMasks(t: ResolvedTable): Map<string, (v: string) => string> {
   return out;
 }
 
-function masked(values: Record<string, string | null>, masks: Map<string, (v: string) => string>): Record<string, string | null> {
+export function masked(values: Record<string, string | null>, masks: Map<string, (v: string) => string>): Record<string, string | null> {
   const out = { ...values };
   for (const [k, f] of masks) {
     const v = out[k];

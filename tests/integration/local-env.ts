@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../lib/config/load';
 import type { PipelineConfig } from '../../lib/config/resolve';
+import type { CdcSource } from '../../lib/source/port';
 import { createTestDatabase } from '../../local/db/open';
 import { openLocalEnvironment, type LocalEnvironment } from '../../local/environment';
 
@@ -17,7 +18,11 @@ export interface TestEnvironment {
 }
 
 /** A local environment on PGlite (in memory) or on two fresh databases of the PostgreSQL server. */
-export async function openTestEnvironment(backend: 'pglite' | 'postgres', config: Partial<PipelineConfig> = {}): Promise<TestEnvironment> {
+export async function openTestEnvironment(
+  backend: 'pglite' | 'postgres',
+  config: Partial<PipelineConfig> = {},
+  opts: { readonly source?: CdcSource } = {},
+): Promise<TestEnvironment> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cdc-ledger-test-'));
   const full = { ...repoConfig(), ...config };
   const dbs = backend === 'postgres' && PG_URL ? [await createTestDatabase(PG_URL, 'it_source'), await createTestDatabase(PG_URL, 'it_target')] : [];
@@ -27,6 +32,7 @@ export async function openTestEnvironment(backend: 'pglite' | 'postgres', config
     inMemory: true,
     ...(dbs[0] ? { sourceUrl: dbs[0].url } : {}),
     ...(dbs[1] ? { targetUrl: dbs[1].url } : {}),
+    ...(opts.source ? { source: opts.source } : {}),
   });
   return {
     env,

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { READER_ROLE } from '../../lib/ledger/enforcement';
+import { canonicalFromPg } from '../../lib/ledger/verify/canonical-from-pg';
+import { joinHundredNs } from '../../lib/types/hundred-ns';
 import { runPipeline } from '../../local/pipeline';
 import { simulateErpActivity } from '../../local/source/simulator';
 import { BACKENDS, openTestEnvironment, type TestEnvironment } from '../integration/local-env';
@@ -30,8 +32,8 @@ describe.each(BACKENDS)('docs/querying.md on %s', (backend) => {
   const raw = (sql: string, params: string[] = []) => t.env.targetDb.query(sql, params);
   const later = '2999-01-01T00:00:00Z'; // after every simulated change (the simulator's clock runs ahead)
 
-  it('has the seven documented queries', () => {
-    expect(BLOCKS).toHaveLength(7);
+  it('has the eight documented queries', () => {
+    expect(BLOCKS).toHaveLength(8);
   });
 
   it('on hand at a location at an instant = the latest non-deleted row per inventory id', async () => {
@@ -79,5 +81,19 @@ describe.each(BACKENDS)('docs/querying.md on %s', (backend) => {
     const lastLsn = String(page.rows[page.rows.length - 1]?.[1]);
     const next = await asReader(BLOCKS[6]!, ['dbo_Inventory', lastLsn]);
     expect(next.rows.every((r) => String(r[1]) > lastLsn)).toBe(true);
+  });
+
+  it('the exact instant of a datetime2(7) value = the stored microseconds and the 100-ns digit', async () => {
+    const id = String((await raw(`SELECT inventory_id FROM ledger.dbo_inventory_history GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`)).rows[0]?.[0]);
+    const got = await asReader(BLOCKS[7]!, [id]);
+    const stored = await raw(`SELECT h._seq::text, h._op, (h.modified_at AT TIME ZONE 'UTC')::text, h.modified_at_100ns FROM ledger.dbo_inventory_history h WHERE h.inventory_id = $1 ORDER BY h._seq`, [id]);
+    const want = stored.rows.map(([seq, op, at, digit]) => [
+      seq,
+      op,
+      joinHundredNs(canonicalFromPg('timestamptz', String(at)), digit === null || digit === undefined ? null : Number(digit)).replace(/(\.\d{6})Z$/, '$10Z'),
+    ]);
+    expect(got.rows.length).toBeGreaterThan(1);
+    expect(got.rows).toEqual(want);
+    expect(got.rows.every((r) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$/.test(String(r[2])))).toBe(true);
   });
 });

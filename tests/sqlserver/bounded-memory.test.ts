@@ -45,6 +45,8 @@ test('a 1,000,000-row window streams through the adapter with a flat live heap',
     getMinLsn: (ci) => src.getMinLsn(ci),
     getMaxLsn: () => src.getMaxLsn(),
     planWindow: (...a) => src.planWindow(...a),
+    planSnapshot: (...a) => src.planSnapshot(...a),
+    readSnapshot: (...a) => src.readSnapshot(...a),
     close: () => src.close(),
     async *readChanges(ci, from, to, filter): AsyncIterable<CdcChangeRow> {
       for await (const r of src.readChanges(ci, from, to, filter)) {

@@ -4,12 +4,14 @@
  * and cancel), or an error (before or in the middle of a stream).
  */
 import { EventEmitter } from 'node:events';
-import type { SqlParamType, SqlPoolLike, SqlRequestLike, SqlResultLike, SqlRow } from '../../lib/source/sqlserver/boundary';
+import type { SqlParamType, SqlPoolLike, SqlRequestLike, SqlResultLike, SqlRow, SqlTransactionLike } from '../../lib/source/sqlserver/boundary';
 
 export interface Recorded {
   readonly statement: string;
   readonly params: Record<string, { type: string; value: unknown }>;
   readonly stream: boolean;
+  /** The transaction the request ran in (index into FakePool.transactions), if any. */
+  readonly transaction?: number;
 }
 
 export type Reply =
@@ -32,7 +34,10 @@ export class FakeRequest extends EventEmitter implements SqlRequestLike {
   cancelled = false;
   pauses = 0;
   readonly params: Recorded['params'] = {};
-  constructor(private readonly pool: FakePool) {
+  constructor(
+    private readonly pool: FakePool,
+    private readonly transaction?: number,
+  ) {
     super();
   }
   input(name: string, type: SqlParamType, value: unknown): this {
@@ -40,7 +45,7 @@ export class FakeRequest extends EventEmitter implements SqlRequestLike {
     return this;
   }
   query(statement: string): Promise<SqlResultLike> {
-    this.pool.recorded.push({ statement, params: this.params, stream: this.stream });
+    this.pool.recorded.push({ statement, params: this.params, stream: this.stream, ...(this.transaction !== undefined ? { transaction: this.transaction } : {}) });
     const reply = this.pool.script(statement, this.params);
     if (!this.stream) {
       if ('error' in reply) return Promise.reject(reply.error);
@@ -97,8 +102,45 @@ export class FakeRequest extends EventEmitter implements SqlRequestLike {
   }
 }
 
+export interface FakeTransactionLog {
+  isolationLevel: number | undefined;
+  state: 'created' | 'begun' | 'committed' | 'rolled back';
+}
+
+/** mssql's Transaction: records its isolation level and how it ended; its requests are the pool's, tagged. */
+export class FakeTransaction implements SqlTransactionLike {
+  constructor(
+    private readonly pool: FakePool,
+    private readonly id: number,
+  ) {}
+  private get log(): FakeTransactionLog {
+    return this.pool.transactions[this.id] as FakeTransactionLog;
+  }
+  async begin(isolationLevel?: number): Promise<this> {
+    if (this.pool.beginError !== undefined) throw this.pool.beginError;
+    this.log.isolationLevel = isolationLevel;
+    this.log.state = 'begun';
+    return this;
+  }
+  request(): FakeRequest {
+    if (this.log.state !== 'begun') throw new Error(`request on a transaction that is ${this.log.state}`);
+    const r = new FakeRequest(this.pool, this.id);
+    this.pool.requests.push(r);
+    return r;
+  }
+  async commit(): Promise<void> {
+    this.log.state = 'committed';
+  }
+  async rollback(): Promise<void> {
+    this.log.state = 'rolled back';
+  }
+}
+
 export class FakePool implements SqlPoolLike {
   readonly recorded: Recorded[] = [];
+  readonly transactions: FakeTransactionLog[] = [];
+  /** Set to make Transaction.begin fail (e.g. SNAPSHOT isolation not allowed). */
+  beginError: unknown = undefined;
   readonly requests: FakeRequest[] = [];
   cancels = 0;
   closed = false;
@@ -107,6 +149,10 @@ export class FakePool implements SqlPoolLike {
     const r = new FakeRequest(this);
     this.requests.push(r);
     return r;
+  }
+  transaction(): FakeTransaction {
+    this.transactions.push({ isolationLevel: undefined, state: 'created' });
+    return new FakeTransaction(this, this.transactions.length - 1);
   }
   async close(): Promise<void> {
     this.closed = true;

@@ -1,3 +1,4 @@
+import { ISOLATION_LEVEL } from 'mssql';
 import { Parser } from 'node-sql-parser';
 import { transformChange } from '../../functions/transform/transform-row';
 import { parseConfig } from '../../lib/config/load';
@@ -271,9 +272,93 @@ describe('SqlServerCdcSource at the mssql boundary', () => {
     });
     const update = transformChange(table, 'America/Chicago', got[2]!, got[1]!);
     expect('accepted' in update && update.accepted.values).toMatchObject({ price_id: '9223372036854775807', amount: '9999999999999999999999999999.9999999999', stamped_at: '2026-01-15T02:15:00.123456Z' });
-    // a non-zero 100-ns digit cannot be stored in PostgreSQL: quarantined with its reason, never rounded
+    // a non-zero 100-ns digit is kept: 7 fractional digits in the canonical text (the ledger's companion column holds it)
     const del = transformChange(table, 'America/Chicago', got[3]!, null);
-    expect('rejected' in del && del.rejected.reasons.map((r) => r.message).join()).toMatch(/100-nanosecond digit 1234567/);
+    expect('accepted' in del && del.accepted.values['valid_at']).toBe('2026-01-15T14:00:00.1234567Z');
+  });
+
+  test('planSnapshot: the LSN first, then every Nth key of the source table as key ranges', async () => {
+    pool = new FakePool(
+      server((st) => (st.includes('ROW_NUMBER() OVER (ORDER BY s.[PriceID])') ? { recordset: [{ k0: '100' }, { k0: '200' }] } : undefined)),
+    );
+    const src = new SqlServerCdcSource(provider(pool));
+    const plan = await src.planSnapshot('dbo_Prices', 100);
+    expect(plan).toEqual({
+      startLsn: lsn(256),
+      ranges: [
+        { index: 0, after: null, upTo: ['100'] },
+        { index: 1, after: ['100'], upTo: ['200'] },
+        { index: 2, after: ['200'], upTo: null },
+      ],
+    });
+    const statements = pool.recorded.map((r) => r.statement);
+    const maxAt = statements.findIndex((st) => st.includes('fn_cdc_get_max_lsn'));
+    const keysAt = statements.findIndex((st) => st.includes('ROW_NUMBER()'));
+    expect(maxAt).toBeGreaterThanOrEqual(0);
+    expect(keysAt).toBeGreaterThan(maxAt);
+    const keys = pool.recorded[keysAt]!;
+    expect(keys.statement).toContain('FROM [dbo].[Prices] AS s) AS x WHERE x.rn % @rows_per_range = 0 ORDER BY x.[PriceID]');
+    expect(keys.statement).toContain('CONVERT(varchar(20), x.[PriceID]) AS k0');
+    expect(keys.params).toEqual({ rows_per_range: { type: 'bigint', value: 100 } });
+  });
+
+  test('readSnapshot: one SNAPSHOT-isolation transaction, key range bound as parameters, rows at the snapshot LSN with their own seqvals', async () => {
+    pool = new FakePool(
+      server((st) => {
+        if (st.includes('FROM cdc.lsn_time_mapping AS m WHERE m.start_lsn = @lsn')) return { recordset: [{ commit_time: '2026-03-08T01:59:59.9970000' }] };
+        if (st.includes('FROM [dbo].[Prices] AS s WHERE')) {
+          const row = changeRow(150, 2);
+          const values = Object.fromEntries(Object.entries(row).filter(([k]) => /^c\d+$/.test(k)));
+          return { rows: [{ ...values, c0: '150' }, { ...values, c0: '9223372036854775807', c1: '-1234567890123456789012345678.1234567891' }] };
+        }
+        return undefined;
+      }),
+    );
+    const src = new SqlServerCdcSource(provider(pool));
+    const got = await collect(src.readSnapshot('dbo_Prices', { index: 1, after: ['100'], upTo: ['200'] }, lsn(200)));
+    expect(pool.transactions).toEqual([{ isolationLevel: ISOLATION_LEVEL.SNAPSHOT, state: 'committed' }]);
+    const inTx = pool.recorded.filter((r) => r.transaction === 0);
+    expect(inTx.map((r) => r.stream)).toEqual([false, true]);
+    const read = inTx[1]!;
+    expect(read.statement).toContain('FROM [dbo].[Prices] AS s WHERE ((s.[PriceID] > CAST(@a0 AS bigint))) AND ((s.[PriceID] <= CAST(@b0 AS bigint))) ORDER BY s.[PriceID]');
+    expect(read.params).toEqual({ a0: { type: 'nvarchar', value: '100' }, b0: { type: 'nvarchar', value: '200' } });
+    expect(got.map((r) => [r.lsn, r.seqval, r.operation, r.commitTime, r.values['PriceID'], r.values['Amount']])).toEqual([
+      [lsn(200), '00000001000000000001', 5, '2026-03-08T01:59:59.9970000', '150', '1.0000000000'],
+      [lsn(200), '00000001000000000002', 5, '2026-03-08T01:59:59.9970000', '9223372036854775807', '-1234567890123456789012345678.1234567891'],
+    ]);
+    // the first range has no lower bound, the last no upper bound
+    await collect(src.readSnapshot('dbo_Prices', { index: 0, after: null, upTo: ['100'] }, lsn(200)));
+    await collect(src.readSnapshot('dbo_Prices', { index: 2, after: ['200'], upTo: null }, lsn(200)));
+    const reads = pool.recorded.filter((r) => r.stream).map((r) => r.statement);
+    expect(reads[1]).toMatch(/WHERE \(\(s\.\[PriceID\] <= CAST\(@b0 AS bigint\)\)\) ORDER BY/);
+    expect(reads[2]).toMatch(/WHERE \(\(s\.\[PriceID\] > CAST\(@a0 AS bigint\)\)\) ORDER BY/);
+  });
+
+  test('readSnapshot: an error mid-stream rolls the transaction back and cancels; SNAPSHOT not allowed is a ConfigError that says how to fix it', async () => {
+    pool = new FakePool(
+      server((st) => {
+        if (st.includes('FROM cdc.lsn_time_mapping AS m WHERE m.start_lsn = @lsn')) return { recordset: [{ commit_time: '2026-03-08T01:59:59.9970000' }] };
+        if (st.includes('FROM [dbo].[Prices] AS s')) {
+          const values = Object.fromEntries(Object.entries(changeRow(1, 2)).filter(([k]) => /^c\d+$/.test(k)));
+          return { rows: [values, values, values], errorAfter: { count: 2, error: connectionError('ECONNRESET', 'socket hang up') } };
+        }
+        return undefined;
+      }),
+    );
+    const src = new SqlServerCdcSource(provider(pool));
+    const seen: CdcChangeRow[] = [];
+    await expect(
+      (async () => {
+        for await (const r of src.readSnapshot('dbo_Prices', { index: 0, after: null, upTo: null }, lsn(200))) seen.push(r);
+      })(),
+    ).rejects.toBeInstanceOf(SourceUnavailableError);
+    expect(seen.length).toBeLessThanOrEqual(2);
+    expect(pool.transactions.map((x) => x.state)).toEqual(['rolled back']);
+
+    pool.beginError = sqlError(3952, "Snapshot isolation transaction failed accessing database 'erp' because snapshot isolation is not allowed in this database.");
+    const err = await collect(src.readSnapshot('dbo_Prices', { index: 0, after: null, upTo: null }, lsn(200))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(String((err as Error).message)).toMatch(/ALLOW_SNAPSHOT_ISOLATION ON/);
   });
 
   test('an error in the middle of the stream is thrown after the rows before it; early return cancels the request', async () => {
@@ -336,6 +421,8 @@ describe('T-SQL', () => {
     const built = [
       SQL.listCaptureInstances(), SQL.listCapturedColumns(), SQL.listIndexColumns(), SQL.minLsn(), SQL.maxLsn(), SQL.incrementLsn(), SQL.commitTime(),
       SQL.windowCut('dbo_X_CT'), SQL.lastLsnBefore('dbo_X_CT'), SQL.countChanges('dbo_X_CT'), SQL.moreAfter('dbo_X_CT'), SQL.allChanges('dbo_X', everyType),
+      SQL.snapshotBoundaries('dbo', 'X', everyType.slice(0, 3)),
+      SQL.snapshotRows('dbo', 'X', everyType.filter((c) => !c.type.endsWith('(max)')), everyType, { after: true, upTo: true }),
     ];
     const all = [...new Set([...built, ...issued])];
     expect(issued.length).toBeGreaterThan(10);

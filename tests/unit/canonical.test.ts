@@ -65,10 +65,57 @@ describe('exact canonical values', () => {
     expect(canonicalTimestamp('2026-07-01T12:00:00.5+05:30', undefined)).toEqual({ value: '2026-07-01T06:30:00.500000Z' });
   });
 
-  it('refuses a 100-ns digit PostgreSQL cannot hold rather than truncating it', () => {
-    expect(canonicalTimestamp('2026-01-15T08:00:00.1234567', 'UTC')).toEqual({ error: expect.stringMatching(/100-nanosecond digit/) });
+  it('checks dates and times', () => {
     expect(canon('2026-02-30T00:00:00', 'datetime2(7)')).toEqual({ error: expect.stringMatching(/not a valid date and time/) });
     expect(canon('2026-02-29', 'date')).toHaveProperty('error');
     expect(canon('2028-02-29', 'date')).toEqual({ value: '2028-02-29' });
+  });
+
+  describe('the 100-nanosecond digit (precision 7)', () => {
+    it('keeps 6 fractional digits when the seventh is 0, so earlier canonical texts (and hashes) do not change', () => {
+      expect(canon('2026-01-15T08:00:00.1234560', 'datetime2(7)')).toEqual({ value: '2026-01-15T14:00:00.123456Z' });
+      expect(canon('2026-01-15T08:00:00', 'datetime2(7)')).toEqual({ value: '2026-01-15T14:00:00.000000Z' });
+      expect(canon('08:00:00.1234560', 'time(7)')).toEqual({ value: '08:00:00.123456' });
+      expect(canon('2026-01-15T08:00:00.1234560+05:30', 'datetimeoffset(7)')).toEqual({ value: '2026-01-15T02:30:00.123456Z' });
+    });
+
+    it('writes 7 digits when the seventh is not 0: datetime2(7) through the source zone, across DST', () => {
+      expect(canon('2026-01-15T08:00:00.1234567', 'datetime2(7)')).toEqual({ value: '2026-01-15T14:00:00.1234567Z' });
+      expect(canon('2026-07-15T08:00:00.0000001', 'datetime2(7)')).toEqual({ value: '2026-07-15T13:00:00.0000001Z' });
+      // the repeated hour of the fall-back change: the earlier (CDT) instant, digit kept
+      expect(canon('2026-11-01T01:30:00.5000005', 'datetime2(7)')).toEqual({ value: '2026-11-01T06:30:00.5000005Z' });
+      // the skipped hour of the spring-forward change: moved forward by the gap, digit kept
+      expect(canon('2026-03-08T02:30:00.0000009', 'datetime2(7)')).toEqual({ value: '2026-03-08T08:30:00.0000009Z' });
+      // the last tick of a day and of a year: never rounded into the next second
+      expect(canon('2026-12-31T23:59:59.9999999', 'datetime2(7)')).toEqual({ value: '2027-01-01T05:59:59.9999999Z' });
+      expect(canonicalTimestamp('9999-12-31T23:59:59.9999999', 'UTC')).toEqual({ value: '9999-12-31T23:59:59.9999999Z' });
+    });
+
+    it('datetimeoffset(7): the offset applied, the digit kept', () => {
+      expect(canon('2026-01-15T08:00:00.1234567+05:30', 'datetimeoffset(7)')).toEqual({ value: '2026-01-15T02:30:00.1234567Z' });
+      expect(canon('2026-01-15T20:15:00.0000003-09:45', 'datetimeoffset(7)')).toEqual({ value: '2026-01-16T06:00:00.0000003Z' });
+      expect(canon('2026-12-31T23:59:59.9999999-14:00', 'datetimeoffset(7)')).toEqual({ value: '2027-01-01T13:59:59.9999999Z' });
+      expect(canon('2027-01-01T00:00:00.9999999+14:00', 'datetimeoffset(7)')).toEqual({ value: '2026-12-31T10:00:00.9999999Z' });
+      expect(canon('2026-06-01T00:00:00.0000001Z', 'datetimeoffset(7)')).toEqual({ value: '2026-06-01T00:00:00.0000001Z' });
+    });
+
+    it('time(7)', () => {
+      expect(canon('23:59:59.9999999', 'time(7)')).toEqual({ value: '23:59:59.9999999' });
+      expect(canon('00:00:00.0000001', 'time(7)')).toEqual({ value: '00:00:00.0000001' });
+    });
+
+    it('is idempotent: a canonical text is its own canonical text (rules re-check what they write)', () => {
+      for (const v of ['2026-01-15T14:00:00.1234567Z', '2026-01-15T14:00:00.123456Z']) {
+        expect(canon(v, 'datetime2(7)')).toEqual({ value: v });
+        expect(canon(v, 'datetimeoffset(7)')).toEqual({ value: v });
+      }
+      expect(canon('23:59:59.9999999', 'time(7)')).toEqual({ value: '23:59:59.9999999' });
+    });
+
+    it('refuses digits beyond the declared precision instead of dropping them', () => {
+      expect(canon('2026-01-15T08:00:00.1234567', 'datetime2(6)')).toEqual({ error: expect.stringMatching(/precision 6/) });
+      expect(canon('2026-01-15T08:00:00.1234', 'datetime2(3)')).toEqual({ error: expect.stringMatching(/precision 3/) });
+      expect(canon('08:00:00.12345678', 'time(7)')).toHaveProperty('error');
+    });
   });
 });

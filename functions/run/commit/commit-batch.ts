@@ -1,39 +1,90 @@
-import type { PipelineConfig } from '../../../lib/config/resolve';
+import type { PipelineConfig, ResolvedTable } from '../../../lib/config/resolve';
 import { tableByCaptureInstance } from '../../../lib/config/load';
-import type { LedgerDb } from '../../../lib/data-api/client';
+import type { LedgerDb, LedgerTx } from '../../../lib/data-api/client';
 import type { DigestStore } from '../../../lib/digests/port';
 import { InvalidInputError, VerificationError } from '../../../lib/errors';
 import { readDigest } from '../../../lib/ledger/digest-rows';
-import type { BatchInput, CommitOutput, TableDigest, TableResult } from '../../../lib/pipeline/state';
+import type { BatchInput, CommitOutput, Switchover, TableDigest, TableResult } from '../../../lib/pipeline/state';
 import { appendBatch } from './append-batch';
 import { clearStageSql, LOCK_SQL } from './commit-sql';
+
+type Batch = { runId: string; iteration: number };
+
+function str(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+/** The digest an earlier attempt of this batch wrote (its staging, re-filled by a re-run Load, is cleared). */
+async function alreadyCommitted(tx: LedgerTx, table: ResolvedTable, batch: Batch, watermark: string | null): Promise<TableDigest> {
+  const d = await tx.execute(
+    `SELECT rows, encode(first_lsn, 'hex') AS first_lsn, encode(last_lsn, 'hex') AS last_lsn, encode(chain_head, 'hex') AS chain_head
+       FROM ledger.digests WHERE run_id = :runId AND iteration = :iteration AND capture_instance = :ci`,
+    { ...batch, ci: table.captureInstance },
+  );
+  const row = d.rows[0];
+  await tx.execute(clearStageSql(table), batch);
+  return { captureInstance: table.captureInstance, rows: Number(row?.rows ?? 0), firstLsn: str(row?.first_lsn), lastLsn: str(row?.last_lsn), chainHead: str(row?.chain_head), watermark };
+}
+
+async function setWatermark(tx: LedgerTx, ci: string, lsn: string, runId: string): Promise<void> {
+  await tx.execute(
+    `INSERT INTO ledger.watermarks (capture_instance, lsn, run_id, committed_at) VALUES (:ci, decode(:lsn, 'hex'), :runId, now())
+     ON CONFLICT (capture_instance) DO UPDATE SET lsn = EXCLUDED.lsn, run_id = EXCLUDED.run_id, committed_at = EXCLUDED.committed_at`,
+    { ci, lsn, runId },
+  );
+}
+
+/**
+ * The key ranges of an initial snapshot staged in this batch: appended, recorded as committed, and —
+ * once every range of the snapshot is in — the watermark set to the snapshot's LSN, so CDC continues after it.
+ */
+async function commitSnapshotRanges(tx: LedgerTx, table: ResolvedTable, batch: Batch, results: readonly TableResult[], watermark: string | null): Promise<TableDigest> {
+  const ci = table.captureInstance;
+  const done = await tx.execute(`SELECT count(*) AS n FROM ledger.snapshot_ranges_committed WHERE capture_instance = :ci AND run_id = :runId AND iteration = :iteration`, { ci, ...batch });
+  if (Number(done.rows[0]?.n ?? 0) > 0) return alreadyCommitted(tx, table, batch, watermark);
+  if (watermark !== null) {
+    throw new VerificationError(`${ci}: run ${batch.runId} staged snapshot ranges, but the table already has a watermark (0x${watermark}): its snapshot was completed by another run. This run's staging is discarded by compensation.`);
+  }
+  const appended = await appendBatch(tx, table, batch);
+  for (const r of results) {
+    await tx.execute(
+      `INSERT INTO ledger.snapshot_ranges_committed (capture_instance, range_index, run_id, iteration) VALUES (:ci, :range, :runId, :iteration)`,
+      { ci, range: r.window.snapshot?.range ?? -1, ...batch },
+    );
+  }
+  const left = await tx.execute(
+    `SELECT encode(s.start_lsn, 'hex') AS start_lsn, s.ranges - (SELECT count(*) FROM ledger.snapshot_ranges_committed c WHERE c.capture_instance = s.capture_instance) AS left
+       FROM ledger.snapshots s WHERE s.capture_instance = :ci`,
+    { ci },
+  );
+  const row = left.rows[0];
+  if (!row) throw new VerificationError(`${ci}: snapshot ranges were staged but ledger.snapshots has no snapshot for the table`);
+  const complete = Number(row.left) === 0;
+  if (complete) await setWatermark(tx, ci, String(row.start_lsn), batch.runId);
+  return { captureInstance: ci, ...appended, watermark: complete ? String(row.start_lsn) : null };
+}
 
 /**
  * One Data API transaction per table: lock the history, check the watermark is where planning left
  * it, append the staged rows (hash chain extended), write the digest, advance the watermark to the
- * window's end (also for an empty window), clear the table's staging. A table already committed by
- * an earlier attempt of the same batch is reported, not appended again.
+ * window's end (also for an empty window), record a capture-instance switch-over, clear the table's
+ * staging. A table already committed by an earlier attempt of the same batch is reported, not appended again.
+ * `results` are the table's windows of this batch: one CDC window, or several key ranges of its initial snapshot.
  */
-export async function commitTable(db: LedgerDb, config: PipelineConfig, input: BatchInput, result: TableResult): Promise<TableDigest> {
-  const { window } = result;
-  const ci = window.captureInstance;
+export async function commitTable(db: LedgerDb, config: PipelineConfig, input: BatchInput, results: readonly TableResult[]): Promise<TableDigest> {
+  const first = results[0];
+  if (!first) throw new InvalidInputError('commitTable needs at least one window');
+  const ci = first.window.captureInstance;
   const table = tableByCaptureInstance(config, ci);
   const batch = { runId: input.runId, iteration: input.iteration };
   return db.transaction(async (tx) => {
     await tx.execute(LOCK_SQL, { ci });
     const wm = await tx.execute(`SELECT encode(lsn, 'hex') AS lsn FROM ledger.watermarks WHERE capture_instance = :ci FOR UPDATE`, { ci });
     const watermark = wm.rows[0] ? String(wm.rows[0].lsn) : null;
-    if (watermark === window.toLsn && watermark !== window.afterLsn) {
-      // Already committed by an earlier attempt of this batch: report its digest, append nothing.
-      const d = await tx.execute(
-        `SELECT rows, encode(first_lsn, 'hex') AS first_lsn, encode(last_lsn, 'hex') AS last_lsn, encode(chain_head, 'hex') AS chain_head
-           FROM ledger.digests WHERE run_id = :runId AND iteration = :iteration AND capture_instance = :ci`,
-        { ...batch, ci },
-      );
-      const row = d.rows[0];
-      await tx.execute(clearStageSql(table), batch); // a re-run Load may have staged the batch again
-      return { captureInstance: ci, rows: Number(row?.rows ?? 0), firstLsn: str(row?.first_lsn), lastLsn: str(row?.last_lsn), chainHead: str(row?.chain_head), watermark };
-    }
+    if (first.window.snapshot) return commitSnapshotRanges(tx, table, batch, results, watermark);
+    if (results.length !== 1) throw new InvalidInputError(`${ci}: a batch holds one CDC window per table, this one has ${results.length}`);
+    const { window } = first;
+    if (watermark === window.toLsn && watermark !== window.afterLsn) return alreadyCommitted(tx, table, batch, watermark);
     if (watermark !== window.afterLsn) {
       throw new VerificationError(
         `${ci}: cannot commit run ${input.runId}: the watermark is 0x${watermark ?? 'none'} but the batch was planned after 0x${window.afterLsn ?? 'none'}; ` +
@@ -41,18 +92,16 @@ export async function commitTable(db: LedgerDb, config: PipelineConfig, input: B
       );
     }
     const appended = await appendBatch(tx, table, batch);
-    const digest: TableDigest = { captureInstance: ci, ...appended, watermark: window.toLsn };
-    await tx.execute(
-      `INSERT INTO ledger.watermarks (capture_instance, lsn, run_id, committed_at) VALUES (:ci, decode(:lsn, 'hex'), :runId, now())
-       ON CONFLICT (capture_instance) DO UPDATE SET lsn = EXCLUDED.lsn, run_id = EXCLUDED.run_id, committed_at = EXCLUDED.committed_at`,
-      { ci, lsn: window.toLsn, runId: input.runId },
-    );
-    return digest;
+    await setWatermark(tx, ci, window.toLsn, input.runId);
+    if (window.switchover) {
+      await tx.execute(
+        `INSERT INTO ledger.capture_instance_switches (capture_instance, from_instance, to_instance, switch_lsn, run_id)
+         VALUES (:ci, :from, :to, decode(:lsn, 'hex'), :runId) ON CONFLICT (capture_instance, to_instance) DO NOTHING`,
+        { ci, from: window.switchover.fromInstance, to: window.switchover.toInstance, lsn: window.switchover.atLsn, runId: input.runId },
+      );
+    }
+    return { captureInstance: ci, ...appended, watermark: window.toLsn };
   });
-}
-
-function str(v: unknown): string | null {
-  return v === null || v === undefined ? null : String(v);
 }
 
 /**
@@ -65,12 +114,21 @@ export async function publishDigest(db: LedgerDb, store: DigestStore, input: { r
   await store.put(digest);
 }
 
+/** The batch's windows per table, in first-seen order. */
+export function byTable(tables: readonly TableResult[]): TableResult[][] {
+  const groups = new Map<string, TableResult[]>();
+  for (const t of tables) groups.set(t.window.captureInstance, [...(groups.get(t.window.captureInstance) ?? []), t]);
+  return [...groups.values()];
+}
+
 export async function commitBatch(db: LedgerDb, config: PipelineConfig, store: DigestStore, input: BatchInput, rulesHash: string | null): Promise<CommitOutput> {
   const digests: TableDigest[] = [];
-  for (const result of input.tables) {
-    digests.push(await commitTable(db, config, input, result));
-    await publishDigest(db, store, input, result.window.captureInstance);
+  for (const group of byTable(input.tables)) {
+    const digest = await commitTable(db, config, input, group);
+    digests.push(digest);
+    await publishDigest(db, store, input, digest.captureInstance);
   }
+  const switchovers: Switchover[] = input.tables.flatMap((t) => (t.window.switchover ? [{ captureInstance: t.window.captureInstance, ...t.window.switchover }] : []));
   const appended = digests.reduce((n, d) => n + d.rows, 0);
   const quarantined = input.tables.reduce((n, t) => n + t.transform.rejected, 0);
   await db.execute(
@@ -80,6 +138,14 @@ export async function commitBatch(db: LedgerDb, config: PipelineConfig, store: D
       WHERE run_id = :runId`,
     { runId: input.runId, iteration: input.iteration, appended, quarantined, rulesHash },
   );
-  const message = JSON.stringify({ event: 'RunCommitted', runId: input.runId, iteration: input.iteration, appended, quarantined, tables: digests });
-  return { appended, digests, message };
+  const message = JSON.stringify({
+    event: 'RunCommitted',
+    runId: input.runId,
+    iteration: input.iteration,
+    appended,
+    quarantined,
+    tables: digests,
+    ...(switchovers.length > 0 ? { captureInstanceSwitchovers: switchovers } : {}),
+  });
+  return { appended, digests, switchovers, message };
 }

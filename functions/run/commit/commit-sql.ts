@@ -1,5 +1,5 @@
 import type { ResolvedTable } from '../../../lib/config/resolve';
-import { SYSTEM_COLUMNS } from '../../../lib/ledger/table-ddl';
+import { storedColumns, SYSTEM_COLUMNS } from '../../../lib/ledger/table-ddl';
 import { qualified, quoteIdent } from '../../../lib/sql/ident';
 
 /**
@@ -11,7 +11,7 @@ import { qualified, quoteIdent } from '../../../lib/sql/ident';
 export function appendSql(t: ResolvedTable): string {
   const history = qualified('ledger', t.historyTable);
   const stage = qualified('ledger_stage', t.stageTable);
-  const biz = t.columns.map((c) => quoteIdent(c.target));
+  const biz = storedColumns(t).map((c) => quoteIdent(c.name)); // with the 100-ns companions
   const cols = [...SYSTEM_COLUMNS.map(([n]) => n).filter((n) => n !== '_recorded_at'), ...biz];
   const select = [
     ':lastSeq + row_number() OVER w',

@@ -120,6 +120,7 @@ function checkRow(row: StoredRow, prev: StoredRow | null, expectedSeq: number, h
   if (prev && compareChange(prev, row) >= 0) {
     return `out of order: (lsn, seqval, op) does not increase after _seq ${prev.seq} (${hex(prev.lsn)}, ${hex(prev.seqval)}, ${prev.op}); rows were moved or swapped`;
   }
+  if (row.problems.length > 0) return `stored values are not canonical: ${row.problems.join('; ')}`;
   const recomputed = rowHash(row);
   if (recomputed !== row.rowHash) {
     return `row hash differs: stored ${row.rowHash}, recomputed ${recomputed} from the stored values — a value, position or before-image was changed`;

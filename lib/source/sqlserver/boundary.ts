@@ -29,7 +29,17 @@ export interface SqlRequestLike {
   cancel(): unknown;
 }
 
+/** mssql's Transaction: requests on it share one connection and one isolation level. */
+export interface SqlTransactionLike {
+  /** mssql.ISOLATION_LEVEL.* */
+  begin(isolationLevel?: number): Promise<unknown>;
+  request(): SqlRequestLike;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
 export interface SqlPoolLike {
   request(): SqlRequestLike;
+  transaction(): SqlTransactionLike;
   close(): Promise<void>;
 }

@@ -160,7 +160,7 @@ export class SecretPoolProvider implements SqlPoolProvider {
       if (isLoginError(err)) {
         throw new SourceLoginError(
           `SQL Server refused the login of ${fresh.username} also after re-reading the secret: ${errorText(err)}; ` +
-            'check the secret and the login (docs/sqlserver.md)',
+            'check the secret and the login (docs/sql-server.md)',
           { cause: err },
         );
       }

@@ -55,6 +55,11 @@ export function isMsg313(err: unknown): boolean {
   return sqlErrorNumbers(err).includes(313);
 }
 
+/** Msg 3952: SNAPSHOT isolation is not allowed in the database (ALLOW_SNAPSHOT_ISOLATION is OFF). */
+export function isSnapshotNotAllowed(err: unknown): boolean {
+  return sqlErrorNumbers(err).includes(3952);
+}
+
 /** ELOGIN / Msg 18456: wrong credentials (e.g. the secret was rotated). */
 export function isLoginError(err: unknown): boolean {
   for (const e of chain(err)) {

@@ -3,15 +3,16 @@
  * SqlPoolProvider (one pool per container, credentials from Secrets Manager: connection.ts), so tests
  * script the server at the mssql boundary (tests/sqlserver/fake-mssql.ts).
  */
-import { BigInt as SqlBigInt, NVarChar, VarBinary } from 'mssql';
+import { BigInt as SqlBigInt, ISOLATION_LEVEL, NVarChar, VarBinary } from 'mssql';
 import type { PipelineConfig } from '../../config/resolve';
 import { CdcLedgerError, CdcLsnRangeError, CdcRetentionGapError, ConfigError, SchemaDriftError, SourceUnavailableError } from '../../errors';
 import type { Logger } from '../../log';
 import { compareLsn, displayLsn, normalizeLsn, ZERO_LSN } from '../../lsn';
-import type { CaptureInstanceInfo, CdcChangeRow, CdcOperation, CdcSource, RowFilter, WindowPlan } from '../port';
-import type { SqlParamType, SqlPoolLike, SqlRequestLike, SqlRow, SqlValue } from './boundary';
-import { CaptureInstanceUnavailableError, errorText, isConnectionError, isLoginError, isMsg313, SourceLoginError } from './errors';
-import { ALIAS, columnTextSql, declaredType, SQL, valueAlias } from './tsql';
+import type { CaptureInstanceInfo, CdcChangeRow, CdcOperation, CdcSource, KeyTuple, RowFilter, SnapshotPlan, SnapshotRange, WindowPlan } from '../port';
+import { rangesFromBoundaries, snapshotSeqval } from '../snapshot';
+import type { SqlParamType, SqlPoolLike, SqlRequestLike, SqlRow, SqlTransactionLike, SqlValue } from './boundary';
+import { CaptureInstanceUnavailableError, errorText, isConnectionError, isLoginError, isMsg313, isSnapshotNotAllowed, SourceLoginError } from './errors';
+import { ALIAS, columnTextSql, declaredType, SQL, valueAlias, type KeyColumn } from './tsql';
 
 /** Hands out the container's one pool; `reset` drops it (and re-reads credentials after a login failure). */
 export interface SqlPoolProvider {
@@ -145,7 +146,7 @@ export class SqlServerCdcSource implements CdcSource {
     if (lsn === null) {
       throw new CaptureInstanceUnavailableError(
         'sys.fn_cdc_get_max_lsn() returned NULL: CDC is not enabled on the database or the capture job has not run; ' +
-          'run sys.sp_cdc_enable_db and check the SQL Server Agent capture job (docs/sqlserver.md)',
+          'run sys.sp_cdc_enable_db and check the SQL Server Agent capture job (docs/sql-server.md)',
       );
     }
     return normalizeLsn(lsn);
@@ -225,9 +226,23 @@ export class SqlServerCdcSource implements CdcSource {
     }
     const names = info.columns.map((c) => c.name);
     const request = await this.request(`reading ${ci} changes`, [lsnParam('from_lsn', from), lsnParam('to_lsn', to), { name: 'row_filter', type: NVarChar(30), value: filter }]);
-    request.stream = true;
+    yield* this.pump(request, statement, (row) => toChange(ci, names, row), async (err) => this.mapError(err, `reading ${ci} changes`, { ci, from, to }), { ci, fromLsn: from, toLsn: to });
+  }
 
-    const queue: CdcChangeRow[] = [];
+  /**
+   * Streams a request's rows with back-pressure: the request is paused while `highWaterMark` rows
+   * wait for the consumer and resumed when they drain; an error, or the consumer stopping early,
+   * cancels it so the server stops sending.
+   */
+  private async *pump<T>(
+    request: SqlRequestLike,
+    statement: string,
+    map: (row: SqlRow) => T,
+    mapErr: (err: unknown) => Promise<unknown>,
+    logKeys: Record<string, string>,
+  ): AsyncGenerator<T> {
+    request.stream = true;
+    const queue: T[] = [];
     let head = 0;
     let failure: { err: unknown } | undefined;
     let done = false;
@@ -241,7 +256,7 @@ export class SqlServerCdcSource implements CdcSource {
     request.on('row', (row) => {
       if (failure || done) return;
       try {
-        queue.push(toChange(ci, names, row));
+        queue.push(map(row));
       } catch (err) {
         failure = { err };
         request.cancel();
@@ -270,10 +285,10 @@ export class SqlServerCdcSource implements CdcSource {
     let finished = false;
     try {
       for (;;) {
-        if (failure) throw await this.mapError(failure.err, `reading ${ci} changes`, { ci, from, to });
+        if (failure) throw await mapErr(failure.err);
         if (head < queue.length) {
-          const row = queue[head] as CdcChangeRow;
-          queue[head] = undefined as unknown as CdcChangeRow;
+          const row = queue[head] as T;
+          queue[head] = undefined as unknown as T;
           head++;
           if (head >= 1024 && head * 2 >= queue.length) {
             queue.splice(0, head);
@@ -289,7 +304,7 @@ export class SqlServerCdcSource implements CdcSource {
         }
         if (done) {
           finished = true;
-          this.options.log?.debug('sqlserver changes read', { ci, fromLsn: from, toLsn: to, rows });
+          this.options.log?.debug('sqlserver rows read', { ...logKeys, rows });
           return;
         }
         await new Promise<void>((resolve) => {
@@ -300,8 +315,90 @@ export class SqlServerCdcSource implements CdcSource {
       if (!finished && !done) {
         // an error, or the consumer stopped early: stop the server sending the rest
         request.cancel();
-        this.options.log?.debug('sqlserver read cancelled', { ci, fromLsn: from, toLsn: to, rows });
+        this.options.log?.debug('sqlserver read cancelled', { ...logKeys, rows });
       }
+    }
+  }
+
+  // ---- initial snapshot ---------------------------------------------------------------------
+
+  async planSnapshot(captureInstance: string, rowsPerRange: number): Promise<SnapshotPlan> {
+    if (!Number.isSafeInteger(rowsPerRange) || rowsPerRange < 1) throw new RangeError(`planSnapshot: rowsPerRange must be a positive integer (got ${rowsPerRange})`);
+    const info = await this.resolve(captureInstance);
+    const keys = keyColumnsOf(info);
+    // the LSN first: every change after it is read by CDC, every change up to it is in the snapshot
+    const startLsn = await this.getMaxLsn();
+    const rows = await this.query(`planning the snapshot of ${info.captureInstance}`, SQL.snapshotBoundaries(info.sourceSchema, info.sourceTable, keys), [
+      { name: 'rows_per_range', type: SqlBigInt, value: rowsPerRange },
+    ]);
+    const boundaries: KeyTuple[] = rows.map((row) =>
+      keys.map((k, i) => {
+        const v = text(row, `k${i}`, 'snapshot boundaries');
+        if (v === null) throw new SchemaDriftError(`${info.sourceSchema}.${info.sourceTable} has a NULL in key column ${k.name}; a snapshot needs a non-null key`);
+        return v;
+      }),
+    );
+    return { startLsn, ranges: rangesFromBoundaries(boundaries) };
+  }
+
+  readSnapshot(captureInstance: string, range: SnapshotRange, atLsn: string): AsyncIterable<CdcChangeRow> {
+    return { [Symbol.asyncIterator]: () => this.snapshotStream(captureInstance, range, normalizeLsn(atLsn)) };
+  }
+
+  /** One SNAPSHOT-isolation transaction: the range's rows as of one committed state, placed at the snapshot's LSN. */
+  private async *snapshotStream(captureInstance: string, range: SnapshotRange, lsn: string): AsyncGenerator<CdcChangeRow> {
+    const info = await this.resolve(captureInstance);
+    const ci = info.captureInstance;
+    const keys = keyColumnsOf(info);
+    const what = `reading the snapshot of ${ci} (range ${range.index})`;
+    let statement: string;
+    try {
+      statement = SQL.snapshotRows(info.sourceSchema, info.sourceTable, keys, info.columns, { after: range.after !== null, upTo: range.upTo !== null });
+    } catch (err) {
+      throw new SchemaDriftError(`capture instance ${ci} has a column of a type the adapter cannot read exactly: ${errorText(err)}`, { cause: err });
+    }
+    let tx: SqlTransactionLike;
+    try {
+      tx = (await this.pools.get()).transaction();
+      await tx.begin(ISOLATION_LEVEL.SNAPSHOT);
+    } catch (err) {
+      throw await this.mapError(err, what);
+    }
+    let open = true;
+    try {
+      const timeRequest = tx.request();
+      timeRequest.input('lsn', VarBinary(10), Buffer.from(lsn, 'hex'));
+      const at = (await timeRequest.query(SQL.commitTime())).recordset?.[0];
+      const commitTime = at ? text(at, 'commit_time', 'snapshot LSN') : null;
+      if (commitTime === null) {
+        throw new CdcRetentionGapError(`${what}: cdc.lsn_time_mapping has no row for the snapshot's LSN ${displayLsn(lsn)} any more (CDC cleanup purged it); plan the snapshot again`);
+      }
+      const request = tx.request();
+      const bind = (tuple: KeyTuple | null, prefix: string): void => tuple?.forEach((v, i) => void request.input(`${prefix}${i}`, NVarChar(4000), v));
+      bind(range.after, 'a');
+      bind(range.upTo, 'b');
+      const names = info.columns.map((c) => c.name);
+      let n = 0;
+      yield* this.pump(
+        request,
+        statement,
+        (row): CdcChangeRow => {
+          const values: Record<string, string | null> = {};
+          names.forEach((name, i) => {
+            values[name] = text(row, valueAlias(i), what);
+          });
+          n++;
+          return { lsn, seqval: snapshotSeqval(range.index, n), operation: 5, updateMask: '', commandId: null, commitTime, values };
+        },
+        async (err) => this.mapError(err, what),
+        { ci, range: String(range.index), lsn },
+      );
+      open = false;
+      await tx.commit();
+    } catch (err) {
+      throw await this.mapError(err, what);
+    } finally {
+      if (open) await tx.rollback().catch(() => undefined);
     }
   }
 
@@ -363,6 +460,14 @@ export class SqlServerCdcSource implements CdcSource {
         { cause: err },
       );
     }
+    if (err instanceof ConfigError) return err;
+    if (isSnapshotNotAllowed(err)) {
+      return new ConfigError(
+        `SQL Server refused a SNAPSHOT isolation transaction while ${what}: ${errorText(err)}; an initial snapshot needs ` +
+          '`ALTER DATABASE <db> SET ALLOW_SNAPSHOT_ISOLATION ON` (docs/sql-server.md), or set "initialSnapshot": false for the table',
+        { cause: err },
+      );
+    }
     if (isConnectionError(err)) {
       return new SourceUnavailableError(`SQL Server is unavailable while ${what}: ${errorText(err)}; the step will be retried`, { cause: err });
     }
@@ -401,7 +506,7 @@ function unavailable(ci: string, cause?: unknown): CaptureInstanceUnavailableErr
   return new CaptureInstanceUnavailableError(
     `sys.fn_cdc_get_min_lsn('${ci}') returned 0x${ZERO_LSN}: the capture instance ${ci} does not exist, or the login may not read it ` +
       '(it needs SELECT on the source table\'s captured columns and membership of the capture instance\'s gating role, if any); ' +
-      'grant the permissions in docs/sqlserver.md or fix the configuration',
+      'grant the permissions in docs/sql-server.md or fix the configuration',
     cause === undefined ? undefined : { cause },
   );
 }
@@ -410,9 +515,19 @@ function retentionGap(ci: string, from: string, min: string, cause?: unknown): C
   return new CdcRetentionGapError(
     `the window of ${ci} starts at ${displayLsn(from)}, below sys.fn_cdc_get_min_lsn = ${displayLsn(min)}: the changes in ` +
       `[${displayLsn(from)}, ${displayLsn(min)}) were purged by CDC retention cleanup (or the capture instance was re-created); ` +
-      'the ledger cannot continue without a gap — re-snapshot the table or record the gap explicitly, and raise the retention (docs/sqlserver.md)',
+      'the ledger cannot continue without a gap — re-snapshot the table or record the gap explicitly, and raise the retention (docs/sql-server.md)',
     cause === undefined ? undefined : { cause },
   );
+}
+
+/** The key columns of a capture instance with their declared types (from discovery). */
+function keyColumnsOf(info: CaptureInstanceInfo): KeyColumn[] {
+  if (info.keyColumns.length === 0) throw new SchemaDriftError(`capture instance ${info.captureInstance} has no key columns (cdc.index_columns); a snapshot needs a unique key`);
+  return info.keyColumns.map((name) => {
+    const c = info.columns.find((x) => x.name === name);
+    if (!c) throw new SchemaDriftError(`capture instance ${info.captureInstance}: key column ${name} is not captured`);
+    return { name, type: c.type };
+  });
 }
 
 function toChange(ci: string, names: readonly string[], row: SqlRow): CdcChangeRow {
@@ -442,28 +557,38 @@ function toChange(ci: string, names: readonly string[], row: SqlRow): CdcChangeR
   };
 }
 
-/** Config vs discovery: a configured capture instance or column CDC does not have is a ConfigError. */
+/**
+ * Config vs discovery: a configured capture instance or column CDC does not have is a ConfigError.
+ * A table may have two capture instances after a schema change: its columns are those of both. A
+ * configured instance that was disabled after a switch-over is accepted when another instance
+ * captures every configured column; PlanWindows then checks it against the recorded switch-over.
+ */
 export function checkConfigAgainstDiscovery(config: PipelineConfig, instances: readonly CaptureInstanceInfo[]): void {
   const problems: string[] = [];
   config.tables.forEach((table, ti) => {
     const info = instances.find((i) => i.captureInstance === table.captureInstance);
+    const configured = table.columns.filter((c) => !c.derived).map((c) => c.source);
     if (!info) {
+      const successor = instances.find((i) => configured.every((c) => i.columns.some((x) => x.name === c)) && i.keyColumns.join() === table.keyColumns.map((k) => k.source).join());
+      if (successor) return;
       problems.push(
         `at tables.${ti}.captureInstance: ${table.captureInstance} has no capture instance on the source ` +
           `(it has: ${instances.map((i) => i.captureInstance).join(', ') || 'none'}); enable CDC for the table or fix the name`,
       );
       return;
     }
-    const captured = new Set(info.columns.map((c) => c.name));
+    const sameTable = instances.filter((i) => i.sourceSchema === info.sourceSchema && i.sourceTable === info.sourceTable);
+    const captured = new Set(sameTable.flatMap((i) => i.columns.map((c) => c.name)));
     table.columns.forEach((col, ci) => {
+      if (col.derived) return;
       if (!captured.has(col.source)) {
         problems.push(
-          `at tables.${ti}.columns.${ci}: column ${col.source} is not captured by ${table.captureInstance} ` +
+          `at tables.${ti}.columns.${ci}: column ${col.source} is not captured by ${sameTable.map((i) => i.captureInstance).join(' or ')} ` +
             `(captured: ${[...captured].join(', ')}); add it to the capture instance (@captured_column_list) or remove it from the configuration`,
         );
       }
     });
-    for (const c of info.columns) {
+    for (const c of sameTable.flatMap((i) => i.columns)) {
       try {
         columnTextSql(c.type, 'x');
       } catch {

@@ -4,8 +4,8 @@
  * so a window is read from the old instance up to the LSN before the new one's start_lsn and from the
  * new one from its start_lsn: no gap, no overlap.
  *
- * NOT wired into the pipeline yet (PlanWindows, the ledger's capture-instance metadata and the
- * notification are outside the adapter): see docs/sqlserver.md.
+ * PlanWindows (functions/run/plan/source-plan.ts) uses it; Commit records the switch in
+ * ledger.capture_instance_switches and the RunCommitted message announces it (docs/sql-server.md).
  */
 import { compareLsn, decrementLsn, normalizeLsn } from '../../lsn';
 import type { CaptureInstanceInfo } from '../port';

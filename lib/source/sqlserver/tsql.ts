@@ -6,6 +6,7 @@
  * arrive exactly as the VALUE TEXT CONTRACT of lib/source/port.ts says.
  */
 import { parseSqlServerType, type SqlServerType } from '../../types/sqlserver-type';
+import { keyCompareSql } from '../snapshot';
 
 /** T-SQL QUOTENAME: [name] with ']' doubled. Throws on what SQL Server would not accept as sysname. */
 export function quoteName(name: string): string {
@@ -57,6 +58,47 @@ export function columnTextSql(declaredType: string, e: string): string {
   const t = parseSqlServerType(declaredType);
   if (typeof t === 'string') throw new RangeError(t);
   return valueTextSql(t, e);
+}
+
+/** T-SQL type name of a parsed type, for CAST (built from the parsed description, never from raw text). */
+export function typeNameSql(t: SqlServerType): string {
+  switch (t.kind) {
+    case 'integer':
+    case 'float':
+      return t.name;
+    case 'decimal':
+      return t.name === 'money' || t.name === 'smallmoney' ? t.name : `${t.name === 'numeric' ? 'numeric' : 'decimal'}(${t.precision},${t.scale})`;
+    case 'bit':
+    case 'date':
+    case 'uniqueidentifier':
+      return t.kind;
+    case 'string':
+    case 'binary':
+      return `${t.name}(${t.length})`;
+    case 'time':
+      return `time(${t.precision})`;
+    case 'datetime':
+      return t.name === 'datetime2' ? `datetime2(${t.precision})` : t.name;
+    case 'datetimeoffset':
+      return `datetimeoffset(${t.precision})`;
+  }
+}
+
+/** A bound text parameter (contract text) back to the column's type, for key comparisons. */
+export function keyParamSql(t: SqlServerType, param: string): string {
+  return t.kind === 'binary' ? `CONVERT(varbinary(max), ${param}, 2)` : `CAST(${param} AS ${typeNameSql(t)})`;
+}
+
+/** A key column of a snapshot read: name and declared type from discovery. */
+export interface KeyColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+function parsedType(declared: string): SqlServerType {
+  const t = parseSqlServerType(declared);
+  if (typeof t === 'string') throw new RangeError(t);
+  return t;
 }
 
 /** Column aliases in readChanges: system columns first, captured columns as c0, c1, … (no clashes). */
@@ -141,6 +183,42 @@ export const SQL = {
       `FROM cdc.${quoteName(`fn_cdc_get_all_changes_${captureInstance}`)}(@from_lsn, @to_lsn, @row_filter) AS f ` +
       `LEFT JOIN cdc.lsn_time_mapping AS m ON m.start_lsn = f.[__$start_lsn] ` +
       `ORDER BY f.[__$start_lsn], f.[__$seqval], f.[__$operation]`
+    );
+  },
+
+  /**
+   * @rows_per_range bigint: every @rows_per_range-th key of the source table in key order (the last
+   * key of each full snapshot range), as contract text k0, k1, ….
+   */
+  snapshotBoundaries: (schema: string, table: string, keys: readonly KeyColumn[]): string => {
+    const cols = keys.map((k) => `s.${quoteName(k.name)}`).join(', ');
+    const xcols = keys.map((k) => `x.${quoteName(k.name)}`).join(', ');
+    const texts = keys.map((k, i) => `${columnTextSql(k.type, `x.${quoteName(k.name)}`)} AS k${i}`).join(', ');
+    return (
+      `SELECT ${texts} FROM (SELECT ${cols}, ROW_NUMBER() OVER (ORDER BY ${cols}) AS rn ` +
+      `FROM ${quoteName(schema)}.${quoteName(table)} AS s) AS x WHERE x.rn % @rows_per_range = 0 ORDER BY ${xcols}`
+    );
+  },
+
+  /**
+   * One key range of the source table with every captured column as contract text (c0, c1, …), in
+   * key order. @a0… (after, exclusive) and @b0… (up to, inclusive) are nvarchar key texts.
+   */
+  snapshotRows: (
+    schema: string,
+    table: string,
+    keys: readonly KeyColumn[],
+    columns: readonly { name: string; type: string }[],
+    bounds: { after: boolean; upTo: boolean },
+  ): string => {
+    const keyCols = keys.map((k) => `s.${quoteName(k.name)}`);
+    const values = columns.map((c, i) => `${columnTextSql(c.type, `s.${quoteName(c.name)}`)} AS ${valueAlias(i)}`).join(', ');
+    const conds: string[] = [];
+    if (bounds.after) conds.push(keyCompareSql(keyCols, keys.map((k, i) => keyParamSql(parsedType(k.type), `@a${i}`)), '>', false));
+    if (bounds.upTo) conds.push(keyCompareSql(keyCols, keys.map((k, i) => keyParamSql(parsedType(k.type), `@b${i}`)), '<', true));
+    return (
+      `SELECT ${values} FROM ${quoteName(schema)}.${quoteName(table)} AS s` +
+      `${conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${keyCols.join(', ')}`
     );
   },
 } as const;

@@ -1,0 +1,44 @@
+import type { ResolvedTable } from '../../../lib/config/resolve';
+import { CdcRetentionGapError } from '../../../lib/errors';
+import { compareLsn, displayLsn, incrementLsn } from '../../../lib/lsn';
+import type { Window } from '../../../lib/pipeline/state';
+import type { SnapshotRange } from '../../../lib/source/port';
+
+/** A table's initial snapshot as the ledger records it. */
+export interface RecordedSnapshot {
+  readonly startLsn: string;
+  readonly ranges: readonly SnapshotRange[];
+  /** Indexes of the ranges whose rows are in the ledger. */
+  readonly committed: ReadonlySet<number>;
+}
+
+/** A snapshot planned before CDC cleanup purged changes after its LSN cannot be continued without a gap. */
+export function assertSnapshotContinuable(table: ResolvedTable, snap: RecordedSnapshot, minLsn: string): void {
+  const next = incrementLsn(snap.startLsn);
+  if (compareLsn(next, minLsn) < 0) {
+    throw new CdcRetentionGapError(
+      `${table.captureInstance}: the initial snapshot planned at ${displayLsn(snap.startLsn)} was not finished before CDC cleanup purged ` +
+        `the changes after it (min_lsn is now ${displayLsn(minLsn)}); its ${snap.committed.size} committed of ${snap.ranges.length} ranges stay in the ledger, ` +
+        'but CDC cannot continue from its LSN without a gap. Raise the CDC retention, and plan a new snapshot into a new ledger table (new "target").',
+    );
+  }
+}
+
+/**
+ * The windows of this iteration for a table that is being snapshotted: the ranges not yet committed,
+ * in key order, as many as `budget` rows allow (at least one). When every range is committed but the
+ * watermark is not yet set, one empty window sets it to the snapshot's LSN.
+ */
+export function snapshotWindows(table: ResolvedTable, snap: RecordedSnapshot, rowsPerRange: number, budget: number): { windows: Window[]; truncated: boolean } {
+  const pending = snap.ranges.filter((r) => !snap.committed.has(r.index));
+  const base = { captureInstance: table.captureInstance, fromLsn: snap.startLsn, toLsn: snap.startLsn, afterLsn: null };
+  if (pending.length === 0) return { windows: [{ ...base, changes: 0, empty: true }], truncated: false };
+  const take = Math.max(1, Math.floor(budget / rowsPerRange));
+  const windows = pending.slice(0, take).map((r) => ({
+    ...base,
+    changes: rowsPerRange,
+    empty: false,
+    snapshot: { startLsn: snap.startLsn, range: r.index, ranges: snap.ranges.length, after: r.after ? [...r.after] : null, upTo: r.upTo ? [...r.upTo] : null },
+  }));
+  return { windows, truncated: pending.length > take };
+}
