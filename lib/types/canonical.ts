@@ -1,5 +1,5 @@
 import type { SqlServerType } from './sqlserver-type';
-import { wallClockToUtcMs } from './time-zone';
+import { utcFromFields, wallClockToUtcMs } from './time-zone';
 
 /**
  * Source value (text contract, lib/source/port.ts) → the ledger's canonical text for the column.
@@ -98,7 +98,7 @@ export function canonicalDecimal(raw: string, precision: number, scale: number):
 
 function validDate(y: number, mo: number, d: number): boolean {
   if (mo < 1 || mo > 12 || d < 1) return false;
-  const dim = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  const dim = new Date(utcFromFields(y, mo + 1, 0)).getUTCDate();
   return d <= dim;
 }
 
@@ -121,7 +121,7 @@ export function canonicalTimestamp(raw: string, zone: string | undefined, precis
   if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return { error: `${JSON.stringify(raw)} is not a valid date and time` };
   const frac = fraction(m[7], precision);
   if ('error' in frac) return frac;
-  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
+  const wall = utcFromFields(y, mo, d, h, mi, s);
   let utcMs: number;
   const off = m[8];
   if (off !== undefined) {

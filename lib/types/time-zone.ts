@@ -24,11 +24,22 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/**
+ * Milliseconds since the epoch of UTC calendar fields. Unlike Date.UTC, years 0–99 are those years
+ * (SQL Server's datetime2 starts at 0001), not 1900–1999.
+ */
+export function utcFromFields(y: number, mo: number, d: number, h = 0, mi = 0, s = 0): number {
+  const dt = new Date(0);
+  dt.setUTCFullYear(y, mo - 1, d);
+  dt.setUTCHours(h, mi, s, 0);
+  return dt.getTime();
+}
+
 /** Offset of `timeZone` from UTC at the instant `utcMs`, in milliseconds (local - UTC). */
 export function zoneOffsetMs(timeZone: string, utcMs: number): number {
   const parts = formatter(timeZone).formatToParts(new Date(utcMs));
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  const asUtc = utcFromFields(get('year'), get('month'), get('day'), get('hour') % 24, get('minute'), get('second'));
   const wholeSecondUtc = Math.floor(utcMs / 1000) * 1000;
   return asUtc - wholeSecondUtc;
 }

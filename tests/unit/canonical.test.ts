@@ -119,3 +119,11 @@ describe('exact canonical values', () => {
     });
   });
 });
+
+test('years 0001–0099 stay those years (Date.UTC would move them to 1901–1999)', () => {
+  expect(canonicalTimestamp('0001-01-01T00:00:00.0000001', 'UTC', 7)).toEqual({ value: '0001-01-01T00:00:00.0000001Z' });
+  expect(canonicalTimestamp('0099-12-31T23:59:59.9999999', 'America/Chicago', 7)).toEqual({ value: '0100-01-01T05:50:35.9999999Z' }); // local mean time -5:50:36
+  expect(canonicalTimestamp('0004-02-29T10:00:00', 'UTC', 7)).toEqual({ value: '0004-02-29T10:00:00.000000Z' });
+  expect(canonicalTimestamp('0003-02-29T10:00:00', 'UTC', 7)).toHaveProperty('error');
+  expect(canonicalTimestamp('0050-06-15T12:00:00+02:00', undefined, 7)).toEqual({ value: '0050-06-15T10:00:00.000000Z' });
+});
