@@ -28,6 +28,13 @@ export interface FakeChange {
   readonly values: Readonly<Record<string, string | null>>;
 }
 
+/** The source table itself, for initial snapshots: its rows as contract text (mutable: tests change it between runs). */
+export interface FakeTable {
+  readonly rows: Record<string, string | null>[];
+  /** cdc.lsn_time_mapping for LSNs without changes in the script (e.g. the snapshot's LSN). */
+  readonly commitTimes: Readonly<Record<number, string>>;
+}
+
 export const LSN = (n: number): string => n.toString(16).toUpperCase().padStart(20, '0');
 
 const hexParam = (params: Recorded['params'], name: string): string => {
@@ -36,7 +43,21 @@ const hexParam = (params: Recorded['params'], name: string): string => {
   return v.toString('hex').toUpperCase();
 };
 
-export function fakeCdcServer(ci: { name: string; schema: string; table: string; startLsn: number; keyColumns: readonly string[]; columns: readonly FakeColumn[] }, changes: readonly FakeChange[]): Script {
+/** Key order of the fake's tables: integer keys compared as integers (the tests use bigint keys). */
+function compareKeys(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = BigInt(a[i] ?? '0');
+    const y = BigInt(b[i] ?? '0');
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+export function fakeCdcServer(
+  ci: { name: string; schema: string; table: string; startLsn: number; keyColumns: readonly string[]; columns: readonly FakeColumn[] },
+  changes: readonly FakeChange[],
+  table?: FakeTable,
+): Script {
   const captured = ci.columns.map((c, i) => ({
     capture_instance: ci.name,
     column_name: c.name,
@@ -48,8 +69,9 @@ export function fakeCdcServer(ci: { name: string; schema: string; table: string;
     datetime_precision: c.datetimePrecision ?? null,
     max_length: null,
   }));
-  const sorted = [...changes].sort((a, b) => a.lsn - b.lsn || a.seq - b.seq || a.operation - b.operation);
-  const maxLsn = LSN(Math.max(ci.startLsn, ...changes.map((c) => c.lsn)));
+  // changes may grow between runs: read them on every statement
+  let sorted: FakeChange[] = [];
+  let maxLsn = LSN(ci.startLsn);
   const inWindow = (params: Recorded['params'], lo: string, hi: string): FakeChange[] => {
     const [from, to] = [hexParam(params, lo), hexParam(params, hi)];
     return sorted.filter((c) => LSN(c.lsn) >= from && LSN(c.lsn) <= to);
@@ -69,7 +91,28 @@ export function fakeCdcServer(ci: { name: string; schema: string; table: string;
     return row;
   };
   const ct = `[${ci.name}_CT]`;
+  const source = `FROM [${ci.schema}].[${ci.table}] AS s`;
+  const keyOf = (row: Readonly<Record<string, string | null>>): string[] => ci.keyColumns.map((k) => row[k] ?? '');
+  const sortedRows = (): Record<string, string | null>[] => [...(table?.rows ?? [])].sort((a, b) => compareKeys(keyOf(a), keyOf(b)));
+  const bound = (params: Recorded['params'], prefix: string): string[] | null =>
+    params[`${prefix}0`] === undefined ? null : ci.keyColumns.map((_, i) => String(params[`${prefix}${i}`]?.value));
   return (statement, params): Reply => {
+    sorted = [...changes].sort((a, b) => a.lsn - b.lsn || a.seq - b.seq || a.operation - b.operation);
+    maxLsn = LSN(Math.max(ci.startLsn, ...changes.map((c) => c.lsn)));
+    if (table && statement.includes(source) && statement.includes('% @rows_per_range')) {
+      const n = Number(params['rows_per_range']?.value);
+      return { recordset: sortedRows().filter((_, i) => (i + 1) % n === 0).map((r) => Object.fromEntries(keyOf(r).map((k, i) => [`k${i}`, k]))) };
+    }
+    if (table && statement.includes(source)) {
+      const [after, upTo] = [bound(params, 'a'), bound(params, 'b')];
+      const rows = sortedRows().filter((r) => (after === null || compareKeys(keyOf(r), after) > 0) && (upTo === null || compareKeys(keyOf(r), upTo) <= 0));
+      return { rows: rows.map((r) => Object.fromEntries(ci.columns.map((col, i) => [valueAlias(i), r[col.name] ?? null]))) };
+    }
+    if (statement.includes('FROM cdc.lsn_time_mapping AS m WHERE m.start_lsn = @lsn')) {
+      const lsn = parseInt(hexParam(params, 'lsn'), 16);
+      const time = changes.find((c) => c.lsn === lsn)?.commitTime ?? table?.commitTimes[lsn];
+      return { recordset: time === undefined ? [] : [{ commit_time: time }] };
+    }
     if (statement.includes('FROM cdc.change_tables AS ct ORDER BY')) {
       return { recordset: [{ capture_instance: ci.name, source_schema: ci.schema, source_table: ci.table, start_lsn: LSN(ci.startLsn) }] };
     }
