@@ -8,10 +8,13 @@ export type ParamValue =
   | boolean
   | null
   | { readonly json: unknown }
+  /** JSON that is already text (sent as is, typeHint JSON): saves a parse and a stringify of large payloads. */
+  | { readonly jsonText: string }
   | { readonly decimal: string }
   | { readonly timestamp: string };
 
 export const json = (value: unknown): ParamValue => ({ json: value });
+export const jsonText = (text: string): ParamValue => ({ jsonText: text });
 export const decimal = (value: string): ParamValue => ({ decimal: value });
 
 export function toSqlParameters(params: Readonly<Record<string, ParamValue>>): SqlParameter[] {
@@ -24,6 +27,7 @@ export function toSqlParameters(params: Readonly<Record<string, ParamValue>>): S
       return Number.isInteger(v) ? { name, value: { longValue: v } } : { name, value: { doubleValue: v } };
     }
     if ('json' in v) return { name, value: { stringValue: JSON.stringify(v.json) }, typeHint: 'JSON' };
+    if ('jsonText' in v) return { name, value: { stringValue: v.jsonText }, typeHint: 'JSON' };
     if ('decimal' in v) return { name, value: { stringValue: v.decimal }, typeHint: 'DECIMAL' };
     return { name, value: { stringValue: v.timestamp }, typeHint: 'TIMESTAMP' };
   });

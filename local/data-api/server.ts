@@ -22,6 +22,23 @@ export interface DataApiServerOptions {
   /** Default 127.0.0.1. */
   readonly host?: string;
   readonly limits?: Partial<DataApiLimits>;
+  /** Called once per HTTP call after the response is sent (benchmarks count calls and bytes here). */
+  readonly onCall?: (call: DataApiCallInfo) => void;
+  /** Added to every call before it answers: stands in for the network and service latency of the real Data API (benchmarks). */
+  readonly latencyMs?: number;
+}
+
+/** What one call cost on the wire, as the server saw it. */
+export interface DataApiCallInfo {
+  /** The operation, or the raw path of an unknown one. */
+  readonly operation: string;
+  /** Request line, headers and body as received. */
+  readonly requestBytes: number;
+  /** Response body as sent (headers not counted). */
+  readonly responseBytes: number;
+  readonly ok: boolean;
+  /** From the request's arrival to the response being written. */
+  readonly ms: number;
 }
 
 export interface DataApiServer {
@@ -47,7 +64,7 @@ function headerBytes(req: IncomingMessage): number {
 }
 
 /** Reads the body; past the limit it keeps draining (so the client can read the error) but stores nothing. */
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+function readBody(req: IncomingMessage, limit: number, received?: { bytes: number }): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = headerBytes(req);
@@ -58,6 +75,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       if (!tooLarge) chunks.push(chunk);
     });
     req.on('end', () => {
+      if (received) received.bytes = total;
       if (tooLarge) {
         reject(badRequest(`Request size exceeds the ${formatBytes(limit)} limit of the Data API (${total} bytes including headers)`));
       } else {
@@ -68,8 +86,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: string, errorType?: string): void {
-  if (res.headersSent || res.destroyed) return;
+/** Sends the response; returns the body's size in bytes (0 when nothing could be sent). */
+function send(res: ServerResponse, status: number, body: string, errorType?: string): number {
+  if (res.headersSent || res.destroyed) return 0;
   const headers: Record<string, string | number> = {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
@@ -78,10 +97,11 @@ function send(res: ServerResponse, status: number, body: string, errorType?: str
   if (errorType !== undefined) headers['x-amzn-errortype'] = errorType;
   res.writeHead(status, headers);
   res.end(body);
+  return headers['content-length'] as number;
 }
 
-function sendError(res: ServerResponse, err: DataApiError): void {
-  send(res, err.status, JSON.stringify({ message: err.message }), err.name);
+function sendError(res: ServerResponse, err: DataApiError): number {
+  return send(res, err.status, JSON.stringify({ message: err.message }), err.name);
 }
 
 export async function startDataApiServer(options: DataApiServerOptions): Promise<DataApiServer> {
@@ -90,11 +110,17 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
   const inFlight = new Set<Promise<void>>();
   let closing = false;
 
+  const onCall = options.onCall;
+  const latencyMs = options.latencyMs ?? 0;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = onCall ? performance.now() : 0;
+    const received = { bytes: 0 };
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    let sent = 0;
+    let ok = false;
     try {
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
       const operation = ROUTES[path];
-      const body = await readBody(req, limits.maxRequestBytes);
+      const body = await readBody(req, limits.maxRequestBytes, received);
       if (closing) throw new DataApiError('ServiceUnavailableError', 'The local Data API server is shutting down');
       if (req.method !== 'POST' || operation === undefined) {
         if (path === '/ExecuteSql') throw badRequest('ExecuteSql is deprecated and not supported locally; use ExecuteStatement');
@@ -108,17 +134,25 @@ export async function startDataApiServer(options: DataApiServerOptions): Promise
           throw badRequest('The request body is not valid JSON');
         }
       }
-      send(res, 200, await operations.handle(operation, parsed));
+      const response = await operations.handle(operation, parsed);
+      if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+      sent = send(res, 200, response);
+      ok = true;
     } catch (err) {
-      sendError(res, toDataApiError(err));
+      sent = sendError(res, toDataApiError(err));
     }
+    onCall?.({ operation: ROUTES[path] ?? path, requestBytes: received.bytes, responseBytes: sent, ok, ms: performance.now() - started });
   };
 
   const server = createServer((req, res) => {
     const done = handle(req, res).finally(() => inFlight.delete(done));
     inFlight.add(done);
   });
-  server.keepAliveTimeout = 5_000;
+  // Clients keep idle sockets for reuse (the SDK's agent does). Closing an idle socket from this side
+  // races a client that picks it at the same moment (EPIPE / ECONNRESET, surfaced by the SDK as
+  // TimeoutError): seen between a handler's invocations in the 1M-change bench with 5 s. Keep idle
+  // sockets open much longer than any pause between a handler's calls.
+  server.keepAliveTimeout = 120_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
