@@ -8,6 +8,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { join } from 'node:path';
+import { pipelineNodeOptions } from '../infra/definition';
 import { liveBenchDatabases } from './pg';
 import { PARTS, renderText, runBench, type BenchOptions, type Part } from './run';
 
@@ -26,7 +27,8 @@ const USAGE = `usage: npm run bench -- [options]
   --max-changes-per-run N   override the config's maxChangesPerRun
   --profile DIR             V8 CPU profile of every handler process of the pipeline part, under DIR/<handler>/
                             (summarise with: npx tsx bench/profile-summary.ts DIR/<handler>)
-  --handler-node-options S  extra node flags for the handler processes, e.g. "--max-old-space-size=160"
+  --handler-node-options S  node flags of the handler processes (default: the deployed functions' NODE_OPTIONS,
+                            infra/definition.ts pipelineNodeOptions; "" for none)
   --data-api-latency-ms N   the local Data API server waits N ms before each answer (the real service's latency)
   --pg-url URL              PostgreSQL server
   --config FILE             default cdc-ledger.config.json
@@ -90,7 +92,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     ...(out === '-' ? {} : { outDir: out }),
     ...(profile ? { profileDir: profile } : {}),
     ...(latency > 0 ? { dataApiLatencyMs: latency } : {}),
-    ...(nodeOptions ? { handlerNodeOptions: nodeOptions.split(/\s+/).filter(Boolean) } : {}),
+    handlerNodeOptions: (nodeOptions ?? pipelineNodeOptions(1024)).split(/\s+/).filter(Boolean),
     ...(Object.keys(overrides).length > 0 ? { configOverrides: overrides } : {}),
   };
   const left = [...args.keys()];

@@ -23,6 +23,15 @@ export interface StepFunctionSpec {
   readonly uses: readonly ('db' | 'source' | 'chunks' | 'digests')[];
 }
 
+/**
+ * NODE_OPTIONS of a pipeline function: the old-generation heap is capped, so a handler's memory stays
+ * bounded (and small) whatever the window — V8 would otherwise grow the heap towards the function's
+ * memory before collecting. `npm run bench` runs the handler processes with the same flag.
+ */
+export function pipelineNodeOptions(memorySize: number): string {
+  return `--max-old-space-size=${Math.min(160, Math.floor(memorySize * 0.6))}`;
+}
+
 /** One NodejsFunction per handler; `uses` mirrors the `rt.*` each handler touches. */
 export const STEP_FUNCTIONS: readonly StepFunctionSpec[] = [
   { placeholder: 'OpenRunFunctionArn', entry: 'functions/run/open/handler.ts', memorySize: 256, uses: ['db'] },

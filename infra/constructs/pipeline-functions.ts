@@ -9,7 +9,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { deployedEnvironment, type DeployedEnvironment } from '../environment';
 import { kebabFunctionName } from '../../local/runner/definition';
-import { STEP_FUNCTIONS, type DeployDefinition, type StepFunctionSpec } from '../definition';
+import { pipelineNodeOptions, STEP_FUNCTIONS, type DeployDefinition, type StepFunctionSpec } from '../definition';
 import { CHUNK_PREFIX, DIGEST_PREFIX } from './storage';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -37,6 +37,8 @@ export function bundling(configPath: string): nodejs.BundlingOptions {
     format: nodejs.OutputFormat.CJS,
     target: 'node22',
     minify: true,
+    // Retry/Catch match errors by class name (lib/errors.ts sets name = new.target.name): keep the names.
+    keepNames: true,
     sourceMap: true,
     forceDockerBundling: false,
     externalModules: ['@aws-sdk/*'],
@@ -99,7 +101,7 @@ export class PipelineFunctions extends Construct {
       memorySize: spec.memorySize,
       // The Task state's TimeoutSeconds bounds the invocation; the function stops at the same time.
       timeout: Duration.seconds(timeoutSeconds),
-      environment: this.environment,
+      environment: { ...this.environment, NODE_OPTIONS: pipelineNodeOptions(spec.memorySize) },
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       bundling: bundling(props.configPath),

@@ -111,9 +111,14 @@ describe('functions', () => {
         tracing: { Mode: 'Active' },
       });
       expect(typeof p['MemorySize']).toBe('number');
-      const vars = Object.keys(((p['Environment'] as Json | undefined)?.['Variables'] ?? {}) as Json);
+      const env = ((p['Environment'] as Json | undefined)?.['Variables'] ?? {}) as Json;
+      const vars = Object.keys(env).filter((k) => k !== 'NODE_OPTIONS');
       for (const k of required) expect(vars).toContain(k);
       for (const k of vars) expect([...required, ...optional]).toContain(k);
+      // the heap is capped below the function's memory: memory stays bounded whatever the window
+      const heap = /^--max-old-space-size=(\d+)$/.exec(String(env['NODE_OPTIONS']));
+      expect(heap).not.toBeNull();
+      expect(Number(heap?.[1])).toBeLessThan(Number(p['MemorySize']));
     }
   });
 
