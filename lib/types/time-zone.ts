@@ -36,12 +36,35 @@ export function utcFromFields(y: number, mo: number, d: number, h = 0, mi = 0, s
 }
 
 /** Offset of `timeZone` from UTC at the instant `utcMs`, in milliseconds (local - UTC). */
-export function zoneOffsetMs(timeZone: string, utcMs: number): number {
+export function zoneOffsetMsUncached(timeZone: string, utcMs: number): number {
   const parts = formatter(timeZone).formatToParts(new Date(utcMs));
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
   const asUtc = utcFromFields(get('year'), get('month'), get('day'), get('hour') % 24, get('minute'), get('second'));
   const wholeSecondUtc = Math.floor(utcMs / 1000) * 1000;
   return asUtc - wholeSecondUtc;
+}
+
+const HOUR_MS = 3_600_000;
+const MAX_CACHED_HOURS = 200_000;
+const offsetByHour = new Map<string, number | null>();
+
+/**
+ * zoneOffsetMs, memoised per zone and UTC hour: Intl.formatToParts is the costly part of converting a
+ * value (several calls per datetime2). An hour whose start and last second have the same offset has
+ * it throughout (no zone changes its offset twice within an hour); an hour with a transition is
+ * always computed exactly. The cache is cleared when it holds 200,000 hours (about 23 years).
+ */
+export function zoneOffsetMs(timeZone: string, utcMs: number): number {
+  const hour = Math.floor(utcMs / HOUR_MS);
+  const key = `${timeZone}|${hour}`;
+  let offset = offsetByHour.get(key);
+  if (offset === undefined) {
+    const start = zoneOffsetMsUncached(timeZone, hour * HOUR_MS);
+    offset = start === zoneOffsetMsUncached(timeZone, hour * HOUR_MS + HOUR_MS - 1000) ? start : null;
+    if (offsetByHour.size >= MAX_CACHED_HOURS) offsetByHour.clear();
+    offsetByHour.set(key, offset);
+  }
+  return offset ?? zoneOffsetMsUncached(timeZone, utcMs);
 }
 
 /** Milliseconds since the epoch for a wall-clock time (given as UTC-fields ms) in `timeZone`. */
