@@ -8,6 +8,7 @@ import { BatchInput, type VerifyOutput } from '../../lib/pipeline/state';
 import { stepHandler } from '../../lib/runtime/handler';
 import type { Runtime } from '../../lib/runtime/runtime';
 import { verifyTable, type TableFacts } from './verify-batch';
+import { byTable, verifyParts } from '../../lib/pipeline/batch';
 import type { TableResult } from '../../lib/pipeline/state';
 
 async function factsFor(rt: Runtime, input: BatchInput, result: TableResult): Promise<TableFacts> {
@@ -28,8 +29,8 @@ async function factsFor(rt: Runtime, input: BatchInput, result: TableResult): Pr
   const wm = await rt.db.execute(`SELECT encode(lsn, 'hex') AS lsn FROM ledger.watermarks WHERE capture_instance = :ci`, { ci });
   const dup = await rt.db.execute(
     `SELECT count(*) AS n FROM ${stage} s JOIN ${history} h ON h._lsn = s._lsn AND h._seqval = s._seqval AND h._op = s._op
-      WHERE s._run_id = :runId AND s._iteration = :iteration`,
-    batch,
+      WHERE s._run_id = :runId AND s._iteration = :iteration AND s._chunk BETWEEN :firstChunk AND :lastChunk`,
+    { ...batch, firstChunk: chunks.firstIndex, lastChunk: chunks.firstIndex + CHUNK_STRIDE - 2 },
   );
   const q = result.window.snapshot
     ? await rt.db.execute(`SELECT count(*) AS n FROM ledger.quarantine WHERE capture_instance = :ci AND op = 'S' AND seqval >= decode(:lo, 'hex') AND seqval <= decode(:hi, 'hex')`, {
@@ -59,10 +60,13 @@ async function factsFor(rt: Runtime, input: BatchInput, result: TableResult): Pr
 async function verify(input: BatchInput, rt: Runtime): Promise<VerifyOutput> {
   const problems: string[] = [];
   let rows = 0;
-  for (const result of input.tables) {
-    const facts = await factsFor(rt, input, result);
-    problems.push(...verifyTable(facts));
-    rows += facts.manifest.accepted;
+  for (const group of byTable(input.tables)) {
+    problems.push(...verifyParts(group));
+    for (const result of group) {
+      const facts = await factsFor(rt, input, result);
+      problems.push(...verifyTable(facts));
+      rows += facts.manifest.accepted;
+    }
   }
   if (problems.length > 0) {
     throw new VerificationError(

@@ -7,13 +7,20 @@ export function runPrefix(runId: string): string {
 }
 export const chunkName = (n: number): string => `${String(n).padStart(5, '0')}.ndjson`;
 
-/** Chunk indexes of one window: snapshot range r uses (r + 1) * CHUNK_STRIDE + 1..., CDC windows 1... */
+/** Chunk indexes of one window: slot k (a snapshot range r is slot r + 1, a CDC part its index) uses k * CHUNK_STRIDE + 1, … */
 export const CHUNK_STRIDE = 10_000;
 
-/** Where a window's chunk objects go, and the first chunk index it stages (ranges of one table share an iteration). */
-export function windowChunks(runId: string, iteration: number, window: { captureInstance: string; snapshot?: { range: number } }): { prefix: string; firstIndex: number } {
+/** Where a window's chunk objects go, and the first chunk index it stages (the windows of a table in one iteration share its staging). */
+export function windowChunks(
+  runId: string,
+  iteration: number,
+  window: { captureInstance: string; snapshot?: { range: number }; part?: { index: number } },
+): { prefix: string; firstIndex: number } {
   const table = tablePrefix(runId, iteration, window.captureInstance);
-  if (!window.snapshot) return { prefix: table, firstIndex: 1 };
-  const r = window.snapshot.range;
-  return { prefix: `${table}snapshot-${String(r).padStart(5, '0')}/`, firstIndex: (r + 1) * CHUNK_STRIDE + 1 };
+  if (window.snapshot) {
+    const r = window.snapshot.range;
+    return { prefix: `${table}snapshot-${String(r).padStart(5, '0')}/`, firstIndex: (r + 1) * CHUNK_STRIDE + 1 };
+  }
+  const p = window.part?.index ?? 0;
+  return p === 0 ? { prefix: table, firstIndex: 1 } : { prefix: `${table}part-${String(p).padStart(2, '0')}/`, firstIndex: p * CHUNK_STRIDE + 1 };
 }

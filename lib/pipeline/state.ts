@@ -60,6 +60,8 @@ export const Window = t.intersection([
     snapshot: SnapshotPart,
     /** Which capture instance serves which part of [fromLsn, toLsn]; absent: `captureInstance` serves all of it. */
     reads: t.array(SourceRead),
+    /** One of `count` consecutive LSN ranges of the table's window, processed as separate Map items (in parallel). */
+    part: t.type({ index: Count, count: Count }),
     /** Set when this window is the first to read the table's newer capture instance: Commit records the switch. */
     switchover: t.type({ fromInstance: t.string, toInstance: t.string, atLsn: Lsn }),
   }),

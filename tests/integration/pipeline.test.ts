@@ -53,6 +53,11 @@ describe.each(BACKENDS)('pipeline end to end on %s', (backend) => {
     }
     const runs = await runUntilCaughtUp(t);
     expect(appended(runs[0]!)).toBe(sim.changes);
+    // The busiest table's window was split into parts processed as separate Map items.
+    const plans = runs[0]!.events
+      .filter((e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'PlanWindows')
+      .flatMap((e) => (JSON.parse(e.stateExitedEventDetails?.output ?? '{}') as { plan: { windows: { part?: { count: number } }[] } }).plan.windows);
+    expect(plans.some((w) => (w.part?.count ?? 1) > 1)).toBe(true);
 
     await expectLedgerEqualsSource(t);
     // The operational metrics the alarms read were emitted (kept in memory locally).

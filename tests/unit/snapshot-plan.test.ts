@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { assertSnapshotContinuable, snapshotWindows, type RecordedSnapshot } from '../../functions/run/plan/snapshot-plan';
-import { newerInstance, planAcrossInstances } from '../../functions/run/plan/source-plan';
-import { byTable } from '../../functions/run/commit/commit-batch';
+import { MAX_PARTS, newerInstance, planAcrossInstances, splitIntoParts } from '../../functions/run/plan/source-plan';
+import { byTable, verifyParts } from '../../lib/pipeline/batch';
 import { parseConfig } from '../../lib/config/load';
 import { CdcRetentionGapError } from '../../lib/errors';
 import { lsnFromBigInt } from '../../lib/lsn';
 import { windowChunks, CHUNK_STRIDE } from '../../lib/pipeline/keys';
-import type { TableResult } from '../../lib/pipeline/state';
+import type { TableResult, Window } from '../../lib/pipeline/state';
 import type { CaptureInstanceInfo, CdcSource, WindowPlan } from '../../lib/source/port';
 import { keyCompareSql, rangesFromBoundaries, snapshotSeqval, snapshotSeqvalBounds } from '../../lib/source/snapshot';
 
@@ -127,5 +127,28 @@ describe('capture-instance switch-over planning', () => {
     const r = (ci: string, range?: number): TableResult => ({ window: { captureInstance: ci, ...(range !== undefined ? { snapshot: { range } } : {}) } }) as unknown as TableResult;
     const groups = byTable([r('a', 0), r('b'), r('a', 1), r('a', 2)]);
     expect(groups.map((g) => g.map((x) => `${x.window.captureInstance}${x.window.snapshot?.range ?? ''}`))).toEqual([['a0', 'a1', 'a2'], ['b']]);
+  });
+
+  test('a large window is split into consecutive parts between transactions; verifyParts proves them contiguous', async () => {
+    const src = source();
+    const w: Window = { captureInstance: 'dbo_T', fromLsn: L(101), toLsn: L(500), afterLsn: L(100), changes: 400, empty: false };
+    const parts = await splitIntoParts(src, w, 50);
+    expect(parts.map((p) => [parseInt(p.fromLsn, 16), parseInt(p.toLsn, 16), p.changes, p.part])).toEqual([
+      [101, 200, 100, { index: 0, count: 4 }],
+      [201, 300, 100, { index: 1, count: 4 }],
+      [301, 400, 100, { index: 2, count: 4 }],
+      [401, 500, 100, { index: 3, count: 4 }],
+    ]);
+    expect(parts.every((p) => p.afterLsn === L(100))).toBe(true);
+    expect(parts.length).toBeLessThanOrEqual(MAX_PARTS);
+    // small windows, snapshot ranges and windows across a switch-over stay whole
+    expect(await splitIntoParts(src, { ...w, changes: 99 }, 50)).toEqual([{ ...w, changes: 99 }]);
+    expect(await splitIntoParts(src, { ...w, reads: [] }, 50)).toHaveLength(1);
+
+    const results = parts.map((window) => ({ window }) as unknown as TableResult);
+    expect(verifyParts(results)).toEqual([]);
+    expect(verifyParts([results[0]!, results[2]!, results[3]!])[0]).toMatch(/parts 0, 2, 3 of a window planned in 4 parts/);
+    const gap = results.map((r, i) => (i === 2 ? ({ window: { ...r.window, fromLsn: L(302) } } as unknown as TableResult) : r));
+    expect(verifyParts(gap)).toEqual([expect.stringMatching(/part 2 starts at 0x0+12e, not right after part 1/)]);
   });
 });

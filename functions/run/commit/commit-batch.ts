@@ -4,6 +4,7 @@ import type { LedgerDb, LedgerTx } from '../../../lib/data-api/client';
 import type { DigestStore } from '../../../lib/digests/port';
 import { InvalidInputError, VerificationError } from '../../../lib/errors';
 import { readDigest } from '../../../lib/ledger/digest-rows';
+import { byTable, partsInOrder } from '../../../lib/pipeline/batch';
 import type { BatchInput, CommitOutput, Switchover, TableDigest, TableResult } from '../../../lib/pipeline/state';
 import { appendBatch } from './append-batch';
 import { clearStageSql, LOCK_SQL } from './commit-sql';
@@ -82,8 +83,10 @@ export async function commitTable(db: LedgerDb, config: PipelineConfig, input: B
     const wm = await tx.execute(`SELECT encode(lsn, 'hex') AS lsn FROM ledger.watermarks WHERE capture_instance = :ci FOR UPDATE`, { ci });
     const watermark = wm.rows[0] ? String(wm.rows[0].lsn) : null;
     if (first.window.snapshot) return commitSnapshotRanges(tx, table, batch, results, watermark);
-    if (results.length !== 1) throw new InvalidInputError(`${ci}: a batch holds one CDC window per table, this one has ${results.length}`);
-    const { window } = first;
+    // one CDC window, or its parts in LSN order: they continue the same watermark and end at the last part's end
+    const parts = partsInOrder(results);
+    const last = parts[parts.length - 1] ?? first;
+    const window = { ...first.window, toLsn: last.window.toLsn };
     if (watermark === window.toLsn && watermark !== window.afterLsn) return alreadyCommitted(tx, table, batch, watermark);
     if (watermark !== window.afterLsn) {
       throw new VerificationError(
@@ -112,13 +115,6 @@ export async function publishDigest(db: LedgerDb, store: DigestStore, input: { r
   const digest = await readDigest(db, input.runId, input.iteration, ci);
   if (!digest) throw new InvalidInputError(`${ci}: run ${input.runId} iteration ${input.iteration} committed but has no row in ledger.digests`);
   await store.put(digest);
-}
-
-/** The batch's windows per table, in first-seen order. */
-export function byTable(tables: readonly TableResult[]): TableResult[][] {
-  const groups = new Map<string, TableResult[]>();
-  for (const t of tables) groups.set(t.window.captureInstance, [...(groups.get(t.window.captureInstance) ?? []), t]);
-  return [...groups.values()];
 }
 
 export async function commitBatch(db: LedgerDb, config: PipelineConfig, store: DigestStore, input: BatchInput, rulesHash: string | null): Promise<CommitOutput> {

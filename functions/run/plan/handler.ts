@@ -9,7 +9,7 @@ import type { CaptureInstanceInfo, WindowPlan } from '../../../lib/source/port';
 import { readPositions, readSnapshot, recordSnapshot, type LedgerPositions } from './ledger-state';
 import { perTableBudget, redistribute, summarizePlan, toWindow, windowStart, type TablePosition } from './plan-windows';
 import { assertSnapshotContinuable, snapshotWindows } from './snapshot-plan';
-import { newerInstance, planAcrossInstances, type TableInstances } from './source-plan';
+import { newerInstance, planAcrossInstances, splitIntoParts, type TableInstances } from './source-plan';
 
 /** The capture instance serving the table now (the configured one until a switch-over is recorded) and any newer one. */
 function instancesFor(table: ResolvedTable, positions: LedgerPositions, all: readonly CaptureInstanceInfo[]): TableInstances {
@@ -100,7 +100,7 @@ async function plan(input: PlanInput, rt: Runtime): Promise<PlanOutput> {
     const more = larger.get(c.table.captureInstance);
     const final = more !== undefined ? { ...c, planned: await planCdc(rt, c, maxLsn, more) } : c;
     truncated ||= final.planned?.plan.truncated ?? false;
-    windows.push(toCdcWindow(final, maxLsn));
+    windows.push(...(await splitIntoParts(rt.source, toCdcWindow(final, maxLsn), 2 * rt.config.chunkSize)));
   }
   const out = summarizePlan(windows, truncated, input.iteration, rt.config);
   rt.log.info('planned', { runId: input.runId, iteration: input.iteration, changes: out.changes, backlog: out.backlog, maxLsn, windows: windows.length });

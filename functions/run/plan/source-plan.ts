@@ -1,5 +1,5 @@
-import { compareLsn, decrementLsn } from '../../../lib/lsn';
-import type { SourceRead } from '../../../lib/pipeline/state';
+import { compareLsn, decrementLsn, incrementLsn } from '../../../lib/lsn';
+import type { SourceRead, Window } from '../../../lib/pipeline/state';
 import type { CaptureInstanceInfo, CdcSource, WindowPlan } from '../../../lib/source/port';
 import { splitAcrossInstances } from '../../../lib/source/sqlserver/switch-over';
 
@@ -48,4 +48,30 @@ export async function planAcrossInstances(
   const rest = await source.planWindow(newer.captureInstance, newer.startLsn, maxLsn, left);
   const planned = { toLsn: rest.toLsn, changes: old.changes + rest.changes, truncated: rest.truncated };
   return { planned, reads: reads(planned.toLsn) };
+}
+
+/** The Map runs this many items at once (statemachine/pipeline.asl.json ProcessTables MaxConcurrency). */
+export const MAX_PARTS = 4;
+
+/**
+ * A large CDC window split into up to MAX_PARTS consecutive LSN ranges of at least `minPartRows`
+ * changes, cut between source transactions, so the Map processes one busy table on several slots at
+ * once. Windows that cross a capture-instance switch-over, snapshot ranges and small windows stay whole.
+ */
+export async function splitIntoParts(source: CdcSource, w: Window, minPartRows: number): Promise<Window[]> {
+  if (w.empty || w.snapshot || w.reads || w.changes < 2 * minPartRows) return [w];
+  const partRows = Math.max(minPartRows, Math.ceil(w.changes / MAX_PARTS));
+  const parts: Window[] = [];
+  let from = w.fromLsn;
+  let counted = 0;
+  while (parts.length < MAX_PARTS - 1) {
+    const p = await source.planWindow(w.captureInstance, from, w.toLsn, partRows);
+    if (!p.truncated || compareLsn(p.toLsn, w.toLsn) >= 0) break;
+    parts.push({ ...w, fromLsn: from, toLsn: p.toLsn, changes: p.changes });
+    counted += p.changes;
+    from = incrementLsn(p.toLsn);
+  }
+  if (parts.length === 0) return [w];
+  parts.push({ ...w, fromLsn: from, changes: Math.max(0, w.changes - counted) });
+  return parts.map((p, index) => ({ ...p, part: { index, count: parts.length } }));
 }
