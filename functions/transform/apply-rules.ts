@@ -44,7 +44,7 @@ export async function applyRules(store: ChunkStore, table: ResolvedTable, timeZo
   let read = 0;
   let suppressed = 0;
   for (const chunk of extract.chunks) {
-    for await (const line of readNdjson(store, chunk.key)) {
+    for (const line of await readNdjson(store, chunk.key)) {
       const change: CdcChangeRow = decodeOrThrow(ChangeRowCodec, line, `change ${read + 1} of ${chunk.key}`, (m) => new InvalidInputError(m));
       read++;
       const ready = pairer.push(change);

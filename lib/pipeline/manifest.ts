@@ -54,9 +54,13 @@ export async function readManifest<A>(store: ChunkStore, key: string, codec: t.T
   return decodeOrThrow(codec, doc, `manifest ${key}`, (m) => new InvalidInputError(m));
 }
 
-/** Reads an NDJSON chunk line by line. */
-export async function* readNdjson(store: ChunkStore, key: string): AsyncGenerator<unknown> {
-  const text = Buffer.from(await store.get(key)).toString('utf8');
+/** Reads an NDJSON chunk object; its lines are then parsed one at a time (synchronously: no promise per row). */
+export async function readNdjson(store: ChunkStore, key: string): Promise<Iterable<unknown>> {
+  return ndjsonLines(Buffer.from(await store.get(key)).toString('utf8'));
+}
+
+/** The parsed lines of an NDJSON text, lazily. */
+export function* ndjsonLines(text: string): Generator<unknown> {
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
