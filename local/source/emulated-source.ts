@@ -221,30 +221,37 @@ export class EmulatedCdcSource implements CdcSource {
     const select = `SELECT encode(f."__$start_lsn", 'hex'), encode(f."__$seqval", 'hex'), f."__$operation",
         encode(f."__$update_mask", 'hex'), f."__$command_id", ${commitTimeSql('m.tran_end_time')}${inst.valueSelect}
       FROM ${inst.allChangesFunction}($1::bytea, $2::bytea, $3) f
-      LEFT JOIN cdc.lsn_time_mapping m ON m.start_lsn = f."__$start_lsn"`;
-    const order = `ORDER BY f."__$start_lsn", f."__$seqval", f."__$operation" LIMIT $4`;
-    const firstPage = `${select} ${order}`;
-    const nextPage = `${select}
-      WHERE (f."__$start_lsn", f."__$seqval", f."__$operation") > ($5::bytea, $6::bytea, $7::integer) ${order}`;
-
-    let cursor: { lsn: string; seqval: string; operation: string } | undefined;
-    for (;;) {
-      const params = [bytea(from), bytea(to), filter, String(this.pageSize)];
-      let page: SqlResult;
-      try {
-        page = cursor
-          ? await this.driver.query(nextPage, [...params, bytea(cursor.lsn), bytea(cursor.seqval), cursor.operation])
-          : await this.driver.query(firstPage, params);
-      } catch (err) {
-        throw await this.mapError(err, `reading ${ci} changes`, { ci, from, to });
-      }
-      for (const row of page.rows) {
-        const change = toChange(ci, names, row);
-        yield change;
-        cursor = { lsn: change.lsn, seqval: change.seqval, operation: String(change.operation) };
-      }
-      if (page.rows.length < this.pageSize) return;
+      LEFT JOIN cdc.lsn_time_mapping m ON m.start_lsn = f."__$start_lsn"
+      ORDER BY f."__$start_lsn", f."__$seqval", f."__$operation"`;
+    // One query, fetched a page at a time through a cursor: the window is sorted once, memory holds one
+    // page (keyset pages would sort the rest of the window again for every page).
+    let session;
+    try {
+      session = await this.driver.acquire();
+    } catch (err) {
+      throw await this.mapError(err, `reading ${ci} changes`, { ci, from, to });
     }
+    let open = false;
+    let failure: { err: unknown } | undefined;
+    try {
+      await session.query('BEGIN READ ONLY');
+      open = true;
+      await session.query(`DECLARE cdc_changes NO SCROLL CURSOR FOR ${select}`, [bytea(from), bytea(to), filter]);
+      for (;;) {
+        const page = await session.query(`FETCH FORWARD ${this.pageSize} FROM cdc_changes`);
+        for (const row of page.rows) yield toChange(ci, names, row);
+        if (page.rows.length < this.pageSize) break;
+      }
+      await session.query('COMMIT');
+      open = false;
+    } catch (err) {
+      failure = { err };
+    } finally {
+      if (open) await session.query('ROLLBACK').catch(() => undefined);
+      session.release();
+    }
+    // mapped after the session is released: explaining Msg 313 queries the source again (PGlite has one connection)
+    if (failure) throw await this.mapError(failure.err, `reading ${ci} changes`, { ci, from, to });
   }
 
   async planSnapshot(captureInstance: string, rowsPerRange: number): Promise<SnapshotPlan> {

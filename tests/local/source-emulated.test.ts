@@ -18,9 +18,10 @@ async function collect(it: AsyncIterable<CdcChangeRow>): Promise<CdcChangeRow[]>
   return out;
 }
 
-/** Counts round trips by SQL text. */
-function counting(driver: SqlDriver): { driver: SqlDriver; calls: string[] } {
+/** Counts round trips by SQL text (on the driver and on sessions it hands out), and sessions not yet released. */
+function counting(driver: SqlDriver): { driver: SqlDriver; calls: string[]; held: () => number } {
   const calls: string[] = [];
+  let held = 0;
   const wrapped: SqlDriver = {
     kind: driver.kind,
     query: (sql, params) => {
@@ -28,10 +29,24 @@ function counting(driver: SqlDriver): { driver: SqlDriver; calls: string[] } {
       return driver.query(sql, params);
     },
     exec: (sql) => driver.exec(sql),
-    acquire: () => driver.acquire(),
+    acquire: async () => {
+      const session = await driver.acquire();
+      held++;
+      return {
+        query: (sql, params) => {
+          calls.push(sql);
+          return session.query(sql, params);
+        },
+        exec: (sql) => session.exec(sql),
+        release: () => {
+          held--;
+          session.release();
+        },
+      };
+    },
     close: () => driver.close(),
   };
-  return { driver: wrapped, calls };
+  return { driver: wrapped, calls, held: () => held };
 }
 
 const DATETIME7 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}$/;
@@ -169,16 +184,18 @@ describe.each(BACKEND_ROWS)('EmulatedCdcSource on %s', (_name, backend) => {
       const expected = Number(
         await scalar(db, `SELECT count(*) FROM cdc."${ci}_CT"`),
       );
-      const { driver, calls } = counting(db);
+      const { driver, calls, held } = counting(db);
       const paged = new EmulatedCdcSource(driver, { pageSize: 7 });
       const got = await collect(paged.readChanges(ci, min, max, 'all update old'));
+      expect(held()).toBe(0);
       expect(got.length).toBe(expected);
       expect(expected).toBeGreaterThan(7 * 3);
       const keys = got.map((r) => `${r.lsn}${r.seqval}${r.operation}`);
       expect(new Set(keys).size).toBe(keys.length);
       expect([...keys].sort()).toEqual(keys);
-      const pages = calls.filter((sql) => sql.includes('fn_cdc_get_all_changes_')).length;
-      expect(pages).toBe(Math.floor(expected / 7) + 1);
+      // one query (a cursor, sorted once), fetched a page per round trip
+      expect(calls.filter((sql) => sql.includes('fn_cdc_get_all_changes_'))).toHaveLength(1);
+      expect(calls.filter((sql) => sql.startsWith('FETCH FORWARD 7'))).toHaveLength(Math.floor(expected / 7) + 1);
       // the same rows as one big page
       const whole = await collect(new EmulatedCdcSource(db, { pageSize: 100000 }).readChanges(ci, min, max, 'all update old'));
       expect(got).toEqual(whole);
@@ -188,13 +205,16 @@ describe.each(BACKEND_ROWS)('EmulatedCdcSource on %s', (_name, backend) => {
 
   test('a consumer that stops early stops the stream', async () => {
     const max = await source.getMaxLsn();
-    const { driver, calls } = counting(db);
+    const { driver, calls, held } = counting(db);
     const paged = new EmulatedCdcSource(driver, { pageSize: 7 });
     let n = 0;
     for await (const _row of paged.readChanges('dbo_Inventory', await source.getMinLsn('dbo_Inventory'), max, 'all')) {
       if (++n === 10) break;
     }
-    expect(calls.filter((sql) => sql.includes('fn_cdc_get_all_changes_')).length).toBe(2);
+    // two pages fetched, then the cursor's transaction rolled back and the session released
+    expect(calls.filter((sql) => sql.startsWith('FETCH FORWARD'))).toHaveLength(2);
+    expect(calls[calls.length - 1]).toBe('ROLLBACK');
+    expect(held()).toBe(0);
   });
 
   test('planWindow never splits a transaction, respects maxChanges and takes an oversized transaction whole', async () => {
