@@ -7,7 +7,7 @@
  * (CopyInResponse → CopyData… → CopyDone; CopyOutResponse → CopyData… → CommandComplete).
  */
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '../local/db/open';
+import { createTestDatabase, withClient, type TestDatabase } from '../local/db/open';
 
 /** The minimal part of node-postgres' internal Connection a submittable uses. */
 interface PgConnection {
@@ -109,15 +109,7 @@ export function copyOut(client: Client, sql: string, sink: (chunk: Buffer) => vo
   return q.done;
 }
 
-export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
+export { withClient };
 
 /** Every BenchDatabases with databases still up (bench/main.ts drops them on Ctrl-C). */
 export const liveBenchDatabases = new Set<BenchDatabases>();
