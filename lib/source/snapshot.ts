@@ -3,7 +3,8 @@
  * seqval of a snapshot row, and the key-range predicate (generated from discovered key columns and
  * bound parameters only).
  */
-import type { KeyTuple, SnapshotRange } from './port';
+import { SchemaDriftError } from '../errors';
+import type { CdcChangeRow, KeyTuple, SnapshotRange } from './port';
 
 /** Boundary keys (the last key of each full range, ascending) → consecutive ranges covering every key. */
 export function rangesFromBoundaries(boundaries: readonly KeyTuple[]): SnapshotRange[] {
@@ -15,6 +16,19 @@ export function rangesFromBoundaries(boundaries: readonly KeyTuple[]): SnapshotR
   });
   ranges.push({ index: boundaries.length, after, upTo: null });
   return ranges;
+}
+
+/** A boundary key as the source returned it; a NULL key column cannot bound a range. */
+export function boundaryKey(values: readonly (string | null)[], table: string): KeyTuple {
+  return values.map((v) => {
+    if (v === null) throw new SchemaDriftError(`${table} has a NULL in a key column; a snapshot needs a non-null key`);
+    return v;
+  });
+}
+
+/** The n-th row (1-based) of snapshot range `index`, placed at the snapshot's LSN (operation 5: ledger 'S'). */
+export function snapshotRow(lsn: string, commitTime: string, index: number, n: number, values: Readonly<Record<string, string | null>>): CdcChangeRow {
+  return { lsn, seqval: snapshotSeqval(index, n), operation: 5, updateMask: '', commandId: null, commitTime, values };
 }
 
 /**

@@ -22,8 +22,8 @@ import type {
   SnapshotRange,
   WindowPlan,
 } from '../../lib/source/port';
-import { keyCompareSql, rangesFromBoundaries, snapshotSeqval } from '../../lib/source/snapshot';
-import type { SqlDriver, SqlResult } from '../db/driver';
+import { boundaryKey, keyCompareSql, rangesFromBoundaries, snapshotRow } from '../../lib/source/snapshot';
+import type { SqlDriver, SqlResult, SqlSession } from '../db/driver';
 import { openDatabase, type DatabaseTarget } from '../db/open';
 import { MSG_313_SQLSTATE, MSG_313_TEXT } from './cdc-schema';
 import { commitTimeSql, contractTextSql, emulatedPgType, parseDeclaredType } from './types';
@@ -99,7 +99,7 @@ interface ResolvedInstance {
   readonly allChangesFunction: string;
   /** Select list after the system columns: one contract-text expression per captured column of `f`. */
   readonly valueSelect: string;
-  /** The same over the source table aliased `s`. */
+  /** The same over the source table aliased `s`, as a select list of its own. */
   readonly snapshotValueSelect: string;
 }
 
@@ -223,35 +223,10 @@ export class EmulatedCdcSource implements CdcSource {
       FROM ${inst.allChangesFunction}($1::bytea, $2::bytea, $3) f
       LEFT JOIN cdc.lsn_time_mapping m ON m.start_lsn = f."__$start_lsn"
       ORDER BY f."__$start_lsn", f."__$seqval", f."__$operation"`;
-    // One query, fetched a page at a time through a cursor: the window is sorted once, memory holds one
-    // page (keyset pages would sort the rest of the window again for every page).
-    let session;
-    try {
-      session = await this.driver.acquire();
-    } catch (err) {
-      throw await this.mapError(err, `reading ${ci} changes`, { ci, from, to });
-    }
-    let open = false;
-    let failure: { err: unknown } | undefined;
-    try {
-      await session.query('BEGIN READ ONLY');
-      open = true;
-      await session.query(`DECLARE cdc_changes NO SCROLL CURSOR FOR ${select}`, [bytea(from), bytea(to), filter]);
-      for (;;) {
-        const page = await session.query(`FETCH FORWARD ${this.pageSize} FROM cdc_changes`);
-        for (const row of page.rows) yield toChange(ci, names, row);
-        if (page.rows.length < this.pageSize) break;
-      }
-      await session.query('COMMIT');
-      open = false;
-    } catch (err) {
-      failure = { err };
-    } finally {
-      if (open) await session.query('ROLLBACK').catch(() => undefined);
-      session.release();
-    }
-    // mapped after the session is released: explaining Msg 313 queries the source again (PGlite has one connection)
-    if (failure) throw await this.mapError(failure.err, `reading ${ci} changes`, { ci, from, to });
+    const mapErr = (err: unknown): Promise<unknown> => this.mapError(err, `reading ${ci} changes`, { ci, from, to });
+    yield* this.readTransaction('BEGIN READ ONLY', mapErr, async function* (session, cursor) {
+      for await (const row of cursor(session, select, [bytea(from), bytea(to), filter])) yield toChange(ci, names, row);
+    });
   }
 
   async planSnapshot(captureInstance: string, rowsPerRange: number): Promise<SnapshotPlan> {
@@ -267,10 +242,7 @@ export class EmulatedCdcSource implements CdcSource {
        WHERE s."__$rn" % $1 = 0 ORDER BY ${keyList}`,
       [String(rowsPerRange)],
     );
-    const boundaries: KeyTuple[] = r.rows.map((row) => row.map((v) => {
-      if (v === null) throw new SchemaDriftError(`${inst.sourceTable} has a NULL in a key column; a snapshot needs a non-null key`);
-      return v;
-    }));
+    const boundaries = r.rows.map((row) => boundaryKey(row, inst.sourceTable));
     return { startLsn, ranges: rangesFromBoundaries(boundaries) };
   }
 
@@ -278,75 +250,75 @@ export class EmulatedCdcSource implements CdcSource {
     return { [Symbol.asyncIterator]: () => this.snapshotStream(captureInstance, range, normalizeLsn(atLsn)) };
   }
 
-  /** REPEATABLE READ (PostgreSQL's snapshot isolation): every page of the range sees one snapshot. */
+  /** REPEATABLE READ (PostgreSQL's snapshot isolation): the whole range is read from one snapshot. */
   private async *snapshotStream(captureInstance: string, range: SnapshotRange, lsn: string): AsyncGenerator<CdcChangeRow> {
     const inst = await this.resolve(captureInstance);
     const ci = inst.info.captureInstance;
     const names = inst.info.columns.map((c) => c.name);
-    const values = inst.snapshotValueSelect;
     const keyCols = inst.keys.map((k) => `s.${k.q}`);
-    const bound = (tuple: KeyTuple, first: number): { sql: string[]; params: string[] } => ({
-      sql: inst.keys.map((k, i) => k.param(`$${first + i}`)),
-      params: [...tuple],
-    });
-    let session;
-    try {
-      session = await this.driver.acquire();
-    } catch (err) {
-      throw await this.mapError(err, `reading the snapshot of ${ci}`);
-    }
-    let open = false;
-    try {
-      await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      open = true;
+    const conds: string[] = [];
+    const params: string[] = [];
+    const bound = (tuple: KeyTuple, op: '>' | '<', inclusive: boolean): void => {
+      const placeholders = inst.keys.map((k, i) => k.param(`$${params.length + i + 1}`));
+      conds.push(keyCompareSql(keyCols, placeholders, op, inclusive));
+      params.push(...tuple);
+    };
+    if (range.after) bound(range.after, '>', false);
+    if (range.upTo) bound(range.upTo, '<', true);
+    const select = `SELECT ${inst.snapshotValueSelect} FROM ${inst.sourceTable} s${conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${keyCols.join(', ')}`;
+    const mapErr = (err: unknown): Promise<unknown> => this.mapError(err, `reading the snapshot of ${ci}`);
+    yield* this.readTransaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', mapErr, async function* (session, cursor) {
       const at = await session.query(`SELECT ${commitTimeSql('m.tran_end_time')} FROM cdc.lsn_time_mapping m WHERE m.start_lsn = $1::bytea`, [bytea(lsn)]);
       const commitTime = at.rows[0]?.[0];
       if (commitTime == null) throw new Error(`cdc.lsn_time_mapping has no row for the snapshot LSN ${displayLsn(lsn)} of ${ci}`);
-      let after = range.after;
       let n = 0;
-      for (;;) {
-        const conds: string[] = [];
-        const params: string[] = [];
-        if (after) {
-          const b = bound(after, params.length + 1);
-          conds.push(keyCompareSql(keyCols, b.sql, '>', false));
-          params.push(...b.params);
-        }
-        if (range.upTo) {
-          const b = bound(range.upTo, params.length + 1);
-          conds.push(keyCompareSql(keyCols, b.sql, '<', true));
-          params.push(...b.params);
-        }
-        params.push(String(this.pageSize));
-        const page = await session.query(
-          `SELECT ${inst.keys.map((k) => k.text).join(', ')}${values} FROM ${inst.sourceTable} s
-           ${conds.length > 0 ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${keyCols.join(', ')} LIMIT $${params.length}`,
-          params,
-        );
-        const k = inst.keys.length;
-        for (const row of page.rows) {
-          n++;
-          yield {
-            lsn,
-            seqval: snapshotSeqval(range.index, n),
-            operation: 5,
-            updateMask: '',
-            commandId: null,
-            commitTime,
-            values: Object.fromEntries(names.map((name, i) => [name, row[k + i] ?? null])),
-          };
-        }
-        const last = page.rows[page.rows.length - 1];
-        if (page.rows.length < this.pageSize || last === undefined) break;
-        after = last.slice(0, k).map((v) => v ?? '');
+      for await (const row of cursor(session, select, params)) {
+        n++;
+        yield snapshotRow(lsn, commitTime, range.index, n, Object.fromEntries(names.map((name, i) => [name, row[i] ?? null])));
       }
+    });
+  }
+
+  /**
+   * `body` in a read-only transaction on a session of its own, with `cursor` to read a query a page at
+   * a time (sorted once; memory holds one page). An early stop rolls back and releases the session.
+   * Errors are mapped after the session is released: explaining Msg 313 queries the source again
+   * (PGlite has one connection).
+   */
+  private async *readTransaction<T>(
+    begin: string,
+    mapErr: (err: unknown) => Promise<unknown>,
+    body: (session: SqlSession, cursor: (session: SqlSession, sql: string, params: readonly string[]) => AsyncGenerator<readonly (string | null)[]>) => AsyncGenerator<T>,
+  ): AsyncGenerator<T> {
+    let session: SqlSession & { release(): void };
+    try {
+      session = await this.driver.acquire();
+    } catch (err) {
+      throw await mapErr(err);
+    }
+    let open = false;
+    let failure: { err: unknown } | undefined;
+    try {
+      await session.query(begin);
+      open = true;
+      yield* body(session, (s, sql, params) => this.cursor(s, sql, params));
       await session.query('COMMIT');
       open = false;
     } catch (err) {
-      throw await this.mapError(err, `reading the snapshot of ${ci}`);
+      failure = { err };
     } finally {
       if (open) await session.query('ROLLBACK').catch(() => undefined);
       session.release();
+    }
+    if (failure) throw await mapErr(failure.err);
+  }
+
+  private async *cursor(session: SqlSession, sql: string, params: readonly string[]): AsyncGenerator<readonly (string | null)[]> {
+    await session.query(`DECLARE cdc_read NO SCROLL CURSOR FOR ${sql}`, params);
+    for (;;) {
+      const page = await session.query(`FETCH FORWARD ${this.pageSize} FROM cdc_read`);
+      yield* page.rows;
+      if (page.rows.length < this.pageSize) return;
     }
   }
 
@@ -375,9 +347,8 @@ export class EmulatedCdcSource implements CdcSource {
         }
         return type;
     });
-    const valuesOf = (alias: string): string =>
-      info.columns.map((c, i) => `,\n        ${contractTextSql(types[i] as SqlServerType, `${alias}.${quoteIdent(c.name)}`)}`).join('');
-    const valueSelect = valuesOf('f');
+    const valuesOf = (alias: string): string[] => info.columns.map((c, i) => contractTextSql(types[i] as SqlServerType, `${alias}.${quoteIdent(c.name)}`));
+    const valueSelect = valuesOf('f').map((e) => `,\n        ${e}`).join('');
     const keys = info.keyColumns.map((name) => {
       const c = info.columns.find((x) => x.name === name);
       if (!c) throw new SchemaDriftError(`capture instance ${captureInstance}: key column ${name} is not captured`);
@@ -394,7 +365,7 @@ export class EmulatedCdcSource implements CdcSource {
       info,
       sourceTable: `${quoteIdent(info.sourceSchema)}.${quoteIdent(info.sourceTable)}`,
       keys,
-      snapshotValueSelect: valuesOf('s'),
+      snapshotValueSelect: valuesOf('s').join(', '),
       changeTable: `cdc.${quoteIdent(`${info.captureInstance}_CT`)}`,
       allChangesFunction: `cdc.${quoteIdent(`fn_cdc_get_all_changes_${info.captureInstance}`)}`,
       valueSelect,

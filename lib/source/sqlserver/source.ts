@@ -9,7 +9,7 @@ import { CdcLedgerError, CdcLsnRangeError, CdcRetentionGapError, ConfigError, Sc
 import type { Logger } from '../../log';
 import { compareLsn, displayLsn, normalizeLsn, ZERO_LSN } from '../../lsn';
 import type { CaptureInstanceInfo, CdcChangeRow, CdcOperation, CdcSource, KeyTuple, RowFilter, SnapshotPlan, SnapshotRange, WindowPlan } from '../port';
-import { rangesFromBoundaries, snapshotSeqval } from '../snapshot';
+import { boundaryKey, rangesFromBoundaries, snapshotRow } from '../snapshot';
 import type { SqlParamType, SqlPoolLike, SqlRequestLike, SqlRow, SqlTransactionLike, SqlValue } from './boundary';
 import { CaptureInstanceUnavailableError, errorText, isConnectionError, isLoginError, isMsg313, isSnapshotNotAllowed, SourceLoginError } from './errors';
 import { ALIAS, columnTextSql, declaredType, SQL, valueAlias, type KeyColumn } from './tsql';
@@ -331,13 +331,8 @@ export class SqlServerCdcSource implements CdcSource {
     const rows = await this.query(`planning the snapshot of ${info.captureInstance}`, SQL.snapshotBoundaries(info.sourceSchema, info.sourceTable, keys), [
       { name: 'rows_per_range', type: SqlBigInt, value: rowsPerRange },
     ]);
-    const boundaries: KeyTuple[] = rows.map((row) =>
-      keys.map((k, i) => {
-        const v = text(row, `k${i}`, 'snapshot boundaries');
-        if (v === null) throw new SchemaDriftError(`${info.sourceSchema}.${info.sourceTable} has a NULL in key column ${k.name}; a snapshot needs a non-null key`);
-        return v;
-      }),
-    );
+    const table = `${info.sourceSchema}.${info.sourceTable}`;
+    const boundaries = rows.map((row) => boundaryKey(keys.map((_, i) => text(row, `k${i}`, 'snapshot boundaries')), table));
     return { startLsn, ranges: rangesFromBoundaries(boundaries) };
   }
 
@@ -388,7 +383,7 @@ export class SqlServerCdcSource implements CdcSource {
             values[name] = text(row, valueAlias(i), what);
           });
           n++;
-          return { lsn, seqval: snapshotSeqval(range.index, n), operation: 5, updateMask: '', commandId: null, commitTime, values };
+          return snapshotRow(lsn, commitTime, range.index, n, values);
         },
         async (err) => this.mapError(err, what),
         { ci, range: String(range.index), lsn },
