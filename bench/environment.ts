@@ -1,25 +1,13 @@
 /**
- * The local environment of `openLocalEnvironment` (same parts, same wiring), except that its Data
- * API server counts calls and bytes, and the source and target are URLs on the PostgreSQL server.
+ * The local environment of `openLocalEnvironment`, with the Data API server counting calls and
+ * bytes (and optionally answering later), the source and target on the PostgreSQL server.
  */
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import type { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { parseConfig } from '../lib/config/load';
-import { DataApiLedgerDb } from '../lib/data-api/client';
-import { migrate } from '../lib/ledger/migrate';
 import { createLogger } from '../lib/log';
-import { MemoryMetrics } from '../lib/metrics';
-import { setRuntime, type Runtime } from '../lib/runtime/runtime';
-import { FolderChunkStore } from '../local/chunk-store/folder-store';
-import { startDataApiServer, type DataApiCallInfo } from '../local/data-api/server';
-import { openDatabase } from '../local/db/open';
-import { FolderDigestStore } from '../local/digest-store/folder-store';
-import { LOCAL_CLUSTER_ARN, LOCAL_SECRET_ARN, type LocalEnvironment } from '../local/environment';
-import { FileOutbox } from '../local/outbox';
-import { FileHistoryStore } from '../local/runner/history';
-import { EmulatedCdcSource } from '../local/source/emulated-source';
-import { installSource } from '../local/source/install';
+import type { DataApiCallInfo } from '../local/data-api/server';
+import { openLocalEnvironment, type LocalEnvironment } from '../local/environment';
+import { localDataApi } from '../local/runtime-wiring';
 
 export interface CallCounts {
   calls: number;
@@ -62,48 +50,22 @@ export interface BenchEnvironment {
 }
 
 export async function openBenchEnvironment(opts: { configDoc: unknown; dataDir: string; sourceUrl: string; targetUrl: string; dataApiLatencyMs?: number }): Promise<BenchEnvironment> {
-  const config = parseConfig(opts.configDoc, 'bench config');
-  const dataDir = resolve(opts.dataDir);
-  await mkdir(dataDir, { recursive: true });
   const counter = new DataApiCounter();
-  const sourceDb = await openDatabase({ url: opts.sourceUrl, name: 'source' });
-  const targetDb = await openDatabase({ url: opts.targetUrl, name: 'target' });
-  const server = await startDataApiServer({ driver: targetDb, port: 0, onCall: counter.onCall, latencyMs: opts.dataApiLatencyMs ?? 0 });
-  const newClient = (): RDSDataClient =>
-    new RDSDataClient({ endpoint: server.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-  const client = newClient();
-  const baselineClient = newClient();
-  const db = new DataApiLedgerDb(client, { resourceArn: LOCAL_CLUSTER_ARN, secretArn: LOCAL_SECRET_ARN, database: 'postgres' });
-  await installSource(sourceDb, { timeZone: config.sourceTimeZone });
-  await migrate(db, config);
-  const runtime: Runtime = {
-    config,
-    db,
-    source: new EmulatedCdcSource(sourceDb),
-    chunks: new FolderChunkStore(join(dataDir, 'chunks')),
-    digests: new FolderDigestStore(join(dataDir, 'digests')),
+  const local = await openLocalEnvironment({
+    config: parseConfig(opts.configDoc, 'bench config'),
+    dataDir: opts.dataDir,
+    sourceUrl: opts.sourceUrl,
+    targetUrl: opts.targetUrl,
     log: createLogger('silent'),
-    metrics: new MemoryMetrics(),
-  };
-  setRuntime(runtime);
+    dataApi: { onCall: counter.onCall, latencyMs: opts.dataApiLatencyMs ?? 0 },
+  });
+  const { client } = localDataApi(local.dataApiEndpoint);
   const env: LocalEnvironment = {
-    config,
-    dataDir,
-    sourceDb,
-    targetDb,
-    db,
-    dataApiEndpoint: server.endpoint,
-    runtime,
-    history: new FileHistoryStore(dataDir),
-    outbox: new FileOutbox(join(dataDir, 'outbox.ndjson')),
+    ...local,
     async close() {
-      setRuntime(undefined);
       client.destroy();
-      baselineClient.destroy();
-      await server.close();
-      await targetDb.close();
-      await sourceDb.close();
+      await local.close();
     },
   };
-  return { env, counter, configDoc: opts.configDoc, sourceUrl: opts.sourceUrl, targetUrl: opts.targetUrl, client: baselineClient };
+  return { env, counter, configDoc: opts.configDoc, sourceUrl: opts.sourceUrl, targetUrl: opts.targetUrl, client };
 }

@@ -8,17 +8,11 @@
  * bundles each Lambda (CJS, minified, @aws-sdk/* external), and forks plain `node` on the bundle.
  */
 import '../local/runner/polyfill';
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
-import { join } from 'node:path';
 import { parseConfig } from '../lib/config/load';
-import { DataApiLedgerDb } from '../lib/data-api/client';
 import { createLogger } from '../lib/log';
-import { MemoryMetrics } from '../lib/metrics';
 import { setRuntime } from '../lib/runtime/runtime';
-import { FolderChunkStore } from '../local/chunk-store/folder-store';
 import { openPostgres } from '../local/db/pg-driver';
-import { FolderDigestStore } from '../local/digest-store/folder-store';
-import { LOCAL_CLUSTER_ARN, LOCAL_SECRET_ARN } from '../local/environment';
+import { localDataApi, localRuntime } from '../local/runtime-wiring';
 import { EmulatedCdcSource } from '../local/source/emulated-source';
 import type { HandlerName } from './handlers';
 
@@ -57,23 +51,9 @@ let handler: Handler | undefined;
 
 async function init(msg: HostInit, fn: Handler): Promise<void> {
   const config = parseConfig(msg.configDoc, 'bench config');
-  const client = new RDSDataClient({
-    endpoint: msg.dataApiEndpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
-  const db = new DataApiLedgerDb(client, { resourceArn: LOCAL_CLUSTER_ARN, secretArn: LOCAL_SECRET_ARN, database: 'postgres' });
+  const { db } = localDataApi(msg.dataApiEndpoint);
   const sourceDb = await openPostgres(msg.sourceUrl);
-  setRuntime({
-    config,
-    db,
-    source: new EmulatedCdcSource(sourceDb),
-    chunks: new FolderChunkStore(join(msg.dataDir, 'chunks')),
-    digests: new FolderDigestStore(join(msg.dataDir, 'digests')),
-    log: createLogger('silent'),
-    metrics: new MemoryMetrics(),
-  });
+  setRuntime(localRuntime({ config, db, source: new EmulatedCdcSource(sourceDb), dataDir: msg.dataDir, log: createLogger('silent') }));
   handler = fn;
   reply({ kind: 'ready', rssBytes: process.memoryUsage.rss(), maxRssBytes: process.resourceUsage().maxRSS * 1024 });
 }

@@ -2,7 +2,7 @@
  * Which handler runs each Task of the ASL, by name, so a benchmark can host each one in its own
  * process (one process = one warm Lambda container) and read that process's peak RSS.
  */
-import { localFunctionArn } from '../local/runner/definition';
+import { localFunctionArn, TASK_FUNCTION, type TaskStateName } from '../local/runner/definition';
 
 export const HANDLER_MODULES = {
   OpenRun: '../functions/run/open/handler',
@@ -15,26 +15,13 @@ export const HANDLER_MODULES = {
   Compensate: '../functions/run/compensate/handler',
   AwaitRedrive: '../functions/run/await-redrive/handler',
   CloseRun: '../functions/run/close/handler',
-} as const;
+} as const satisfies Record<TaskStateName, string>;
 
 export type HandlerName = keyof typeof HANDLER_MODULES;
 export const HANDLER_NAMES = Object.keys(HANDLER_MODULES) as HandlerName[];
 
-const ARN_PARAMETER: Readonly<Record<HandlerName, string>> = {
-  OpenRun: 'OpenRunFunctionArn',
-  PlanWindows: 'PlanWindowsFunctionArn',
-  Extract: 'ExtractFunctionArn',
-  ApplyRules: 'TransformFunctionArn',
-  Load: 'LoadFunctionArn',
-  Verify: 'VerifyFunctionArn',
-  Commit: 'CommitFunctionArn',
-  Compensate: 'CompensateFunctionArn',
-  AwaitRedrive: 'AwaitRedriveFunctionArn',
-  CloseRun: 'CloseRunFunctionArn',
-};
-
 export function handlerArn(name: HandlerName): string {
-  return localFunctionArn(ARN_PARAMETER[name]);
+  return localFunctionArn(TASK_FUNCTION[name]);
 }
 
 /** Handlers inside the ProcessTables Map (MaxConcurrency 4 in the ASL): up to 4 run at once. */

@@ -1,16 +1,12 @@
-import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { PipelineConfig } from '../lib/config/resolve';
-import { DataApiLedgerDb, type LedgerDb } from '../lib/data-api/client';
+import type { LedgerDb } from '../lib/data-api/client';
 import { createLogger, levelFromEnv, type Logger } from '../lib/log';
-import { MemoryMetrics } from '../lib/metrics';
 import { migrate } from '../lib/ledger/migrate';
 import { setRuntime, type Runtime } from '../lib/runtime/runtime';
 import type { CdcSource } from '../lib/source/port';
-import { FolderChunkStore } from './chunk-store/folder-store';
-import { FolderDigestStore } from './digest-store/folder-store';
-import { startDataApiServer } from './data-api/server';
+import { startDataApiServer, type DataApiServerOptions } from './data-api/server';
 import type { SqlDriver } from './db/driver';
 import { openDatabase } from './db/open';
 import { FailureInjector, parseFailAt, type FailAtSpec } from './fail-at';
@@ -18,6 +14,7 @@ import { FileOutbox } from './outbox';
 import { FileHistoryStore } from './runner/history';
 import { EmulatedCdcSource } from './source/emulated-source';
 import { installSource } from './source/install';
+import { localDataApi, localRuntime } from './runtime-wiring';
 
 export interface LocalOptions {
   readonly config: PipelineConfig;
@@ -34,11 +31,11 @@ export interface LocalOptions {
   readonly failAt?: FailAtSpec;
   /** The CDC source instead of the emulated ERP (tests: the SQL Server adapter over a scripted mssql fake). */
   readonly source?: CdcSource;
+  /** Options of the local Data API server (the benchmark counts calls and adds latency). */
+  readonly dataApi?: Pick<DataApiServerOptions, 'onCall' | 'latencyMs'>;
 }
 
-/** Stand-in ARNs: the local Data API server accepts any, like the service needs both. */
-export const LOCAL_CLUSTER_ARN = 'arn:aws:rds:local:000000000000:cluster:cdc-ledger';
-export const LOCAL_SECRET_ARN = 'arn:aws:secretsmanager:local:000000000000:secret:cdc-ledger-writer';
+export { LOCAL_CLUSTER_ARN, LOCAL_SECRET_ARN, localDataApi, localRuntime } from './runtime-wiring';
 
 /**
  * Everything the pipeline needs without AWS: the emulated SQL Server CDC source, the target database
@@ -71,19 +68,12 @@ export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnv
     await sourceDb.close();
     throw err;
   });
-  const server = await startDataApiServer({ driver: targetDb, port: 0 });
-  const client = new RDSDataClient({
-    endpoint: server.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
-  const db = new DataApiLedgerDb(client, { resourceArn: LOCAL_CLUSTER_ARN, secretArn: LOCAL_SECRET_ARN, database: 'postgres' });
+  const server = await startDataApiServer({ driver: targetDb, port: 0, ...opts.dataApi });
+  const { client, db } = localDataApi(server.endpoint);
   const log = opts.log ?? createLogger(levelFromEnv(process.env.CDC_LEDGER_LOG_LEVEL, 'silent'));
   await installSource(sourceDb, { timeZone: opts.config.sourceTimeZone });
   await migrate(db, opts.config);
-  const source = opts.source ?? new EmulatedCdcSource(sourceDb);
-  const runtime: Runtime = { config: opts.config, db, source, chunks: new FolderChunkStore(join(dataDir, 'chunks')), digests: new FolderDigestStore(join(dataDir, 'digests')), log, metrics: new MemoryMetrics() };
+  const runtime = localRuntime({ config: opts.config, db, source: opts.source ?? new EmulatedCdcSource(sourceDb), dataDir, log });
   setRuntime(runtime);
   return {
     config: opts.config,

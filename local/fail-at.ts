@@ -1,5 +1,5 @@
 import { CdcLedgerError, SourceUnavailableError } from '../lib/errors';
-import { localFunctionArn } from './runner/definition';
+import { localFunctionArn, TASK_FUNCTION, type TaskStateName } from './runner/definition';
 import type { PublishMessage, TaskFunction } from './runner/runner';
 
 /**
@@ -16,17 +16,9 @@ export interface FailAtSpec {
   readonly kind: 'transient' | 'permanent';
 }
 
-/** The Task states that can be made to fail, and the function each one invokes. */
-const TASK_OF_STATE: Readonly<Record<string, string>> = {
-  OpenRun: 'OpenRunFunctionArn',
-  PlanWindows: 'PlanWindowsFunctionArn',
-  Extract: 'ExtractFunctionArn',
-  ApplyRules: 'TransformFunctionArn',
-  Load: 'LoadFunctionArn',
-  Verify: 'VerifyFunctionArn',
-  Commit: 'CommitFunctionArn',
-  CloseRun: 'CloseRunFunctionArn',
-};
+/** The Task states that can be made to fail (each invokes TASK_FUNCTION[state]). */
+const FAILABLE_TASKS: readonly TaskStateName[] = ['OpenRun', 'PlanWindows', 'Extract', 'ApplyRules', 'Load', 'Verify', 'Commit', 'CloseRun'];
+const TASK_OF_STATE: Readonly<Record<string, string>> = Object.fromEntries(FAILABLE_TASKS.map((t) => [t, TASK_FUNCTION[t]]));
 const PUBLISH_STATES: Readonly<Record<string, string>> = { NotifyCommitted: 'RunCommitted' };
 export const FAILABLE_STATES: readonly string[] = [...Object.keys(TASK_OF_STATE), ...Object.keys(PUBLISH_STATES)];
 

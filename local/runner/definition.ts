@@ -88,6 +88,21 @@ export function kebabFunctionName(placeholder: string): string {
     .toLowerCase();
 }
 
+/** The function placeholder of each Task state that first invokes it (ReacquireLease and RestageLoad reuse OpenRun's and Load's). */
+export const TASK_FUNCTION = {
+  OpenRun: 'OpenRunFunctionArn',
+  PlanWindows: 'PlanWindowsFunctionArn',
+  Extract: 'ExtractFunctionArn',
+  ApplyRules: 'TransformFunctionArn',
+  Load: 'LoadFunctionArn',
+  Verify: 'VerifyFunctionArn',
+  Commit: 'CommitFunctionArn',
+  Compensate: 'CompensateFunctionArn',
+  AwaitRedrive: 'AwaitRedriveFunctionArn',
+  CloseRun: 'CloseRunFunctionArn',
+} as const;
+export type TaskStateName = keyof typeof TASK_FUNCTION;
+
 /** `arn:aws:lambda:<region>:<account>:function:cdc-ledger-<kebab name>` for `<Name>FunctionArn` (or `<Name>`). */
 export function localFunctionArn(placeholderOrName: string, region = LOCAL_REGION, account = LOCAL_ACCOUNT): string {
   return `arn:aws:lambda:${region}:${account}:function:${FUNCTION_NAME_PREFIX}${kebabFunctionName(placeholderOrName)}`;
