@@ -5,6 +5,7 @@ import type { FreshnessResult } from './freshness';
 import { RATED_STEPS, type HandlerName } from './handlers';
 import type { PipelineResult } from './pipeline';
 import type { QueryResult } from './query';
+import type { BenchOptions } from './run';
 
 export interface Machine {
   readonly nproc: number;
@@ -24,20 +25,11 @@ export interface Target {
   readonly status: TargetStatus;
 }
 
-export interface BenchOptionsEcho {
-  readonly changes: number;
-  readonly parts: readonly string[];
-  readonly sample: number;
-  readonly handlers: 'process' | 'inline';
-  readonly freshnessSeconds: number;
-  readonly freshnessRate: number;
-  readonly scheduleSeconds: number;
-  readonly queryVersions: number;
-  readonly seed: number;
-  readonly configOverrides?: Record<string, unknown>;
-  readonly handlerNodeOptions?: readonly string[];
-  readonly dataApiLatencyMs?: number;
-}
+/** The options a report echoes (bench/run.ts BenchOptions). */
+export type BenchOptionsEcho = Pick<
+  BenchOptions,
+  'changes' | 'parts' | 'sample' | 'handlers' | 'freshnessSeconds' | 'freshnessRate' | 'scheduleSeconds' | 'queryVersions' | 'seed' | 'configOverrides' | 'handlerNodeOptions' | 'dataApiLatencyMs'
+>;
 
 export interface BenchReport {
   readonly version: 1;

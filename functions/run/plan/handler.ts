@@ -6,7 +6,7 @@ import { PlanInput, type PlanOutput, type Window } from '../../../lib/pipeline/s
 import { stepHandler } from '../../../lib/runtime/handler';
 import type { Runtime } from '../../../lib/runtime/runtime';
 import type { CaptureInstanceInfo, WindowPlan } from '../../../lib/source/port';
-import { readPositions, readSnapshot, recordSnapshot, type LedgerPositions } from './ledger-state';
+import { readPositions, readRecordedSnapshot, recordSnapshot, type LedgerPositions } from './ledger-state';
 import { perTableBudget, redistribute, summarizePlan, toWindow, windowStart, type TablePosition } from './plan-windows';
 import { assertSnapshotContinuable, snapshotWindows } from './snapshot-plan';
 import { newerInstance, planAcrossInstances, splitIntoParts, type TableInstances } from './source-plan';
@@ -71,10 +71,10 @@ async function plan(input: PlanInput, rt: Runtime): Promise<PlanOutput> {
     const inst = instancesFor(table, positions, all);
     const watermark = positions.watermarks.get(table.captureInstance) ?? null;
     if (table.initialSnapshot && watermark === null) {
-      let snap = await readSnapshot(rt.db, table.captureInstance);
+      let snap = await readRecordedSnapshot(rt.db, table.captureInstance);
       if (!snap) {
         await recordSnapshot(rt.db, table.captureInstance, input.runId, await rt.source.planSnapshot(inst.active.captureInstance, rt.config.snapshotRangeRows));
-        snap = await readSnapshot(rt.db, table.captureInstance);
+        snap = await readRecordedSnapshot(rt.db, table.captureInstance);
       }
       if (!snap) throw new Error(`${table.captureInstance}: the snapshot just recorded cannot be read back from ledger.snapshots`);
       assertSnapshotContinuable(table, snap, await rt.source.getMinLsn(inst.active.captureInstance));

@@ -25,7 +25,7 @@ export async function readPositions(db: LedgerDb): Promise<LedgerPositions> {
 
 const keyTuple = (v: unknown): readonly string[] | null => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? keyTuple(JSON.parse(v)) : null);
 
-export async function readSnapshot(db: LedgerDb, ci: string): Promise<RecordedSnapshot | null> {
+export async function readRecordedSnapshot(db: LedgerDb, ci: string): Promise<RecordedSnapshot | null> {
   const head = await db.execute(`SELECT encode(start_lsn, 'hex') AS start_lsn FROM ledger.snapshots WHERE capture_instance = :ci`, { ci });
   const row = head.rows[0];
   if (!row) return null;
