@@ -47,6 +47,17 @@ describe('configuration', () => {
     expect(msg).toMatch(/at chunkSize: expected PositiveInt, got -5/);
   });
 
+  it('initial snapshot settings: defaults, and a bad range size or flag named by its path', () => {
+    const ok = parseConfig({ ...repoConfig() }, 'test.json');
+    expect({ rows: ok.snapshotRangeRows, snapshot: ok.tables.map((t) => t.initialSnapshot) }).toEqual({ rows: 50_000, snapshot: [false, false, false, false, false] });
+    const doc = repoConfig();
+    doc.snapshotRangeRows = 0;
+    (doc.tables as { initialSnapshot?: unknown }[])[2]!.initialSnapshot = 'yes';
+    const msg = errorOf(doc).message;
+    expect(msg).toMatch(/at snapshotRangeRows: expected PositiveInt, got 0/);
+    expect(msg).toMatch(/at tables\.2\.initialSnapshot: expected boolean, got "yes"/);
+  });
+
   it('refuses an unknown SQL Server type, a key that is not a column and an unknown time zone', () => {
     const doc = repoConfig();
     (doc.tables as { columns: { type: unknown }[]; keyColumns: string[] }[])[0]!.columns[3]!.type = 'varchar2(10)';
