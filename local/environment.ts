@@ -58,40 +58,61 @@ export interface LocalEnvironment {
   close(): Promise<void>;
 }
 
+/** Closes what was opened so far, newest first, when opening fails half-way (nothing is left running). */
+class OpenedResources {
+  private readonly closers: (() => Promise<void> | void)[] = [];
+  add(close: () => Promise<void> | void): void {
+    this.closers.push(close);
+  }
+  async closeAll(): Promise<void> {
+    for (const close of this.closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch {
+        // closing after a failure: the original error is what the caller reports
+      }
+    }
+  }
+}
+
 export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnvironment> {
   const dataDir = resolve(opts.dataDir);
   const failAt = opts.failAt ?? parseFailAt(process.env.CDC_LEDGER_FAIL_AT);
   await mkdir(dataDir, { recursive: true });
   const dbDir = opts.inMemory ? undefined : dataDir;
-  const sourceDb = await openDatabase({ url: opts.sourceUrl, dataDir: dbDir, name: 'source' });
-  const targetDb = await openDatabase({ url: opts.targetUrl, dataDir: dbDir, name: 'target' }).catch(async (err: unknown) => {
-    await sourceDb.close();
+  const opened = new OpenedResources();
+  try {
+    const sourceDb = await openDatabase({ url: opts.sourceUrl, dataDir: dbDir, name: 'source' });
+    opened.add(() => sourceDb.close());
+    const targetDb = await openDatabase({ url: opts.targetUrl, dataDir: dbDir, name: 'target' });
+    opened.add(() => targetDb.close());
+    const server = await startDataApiServer({ driver: targetDb, port: 0, ...opts.dataApi });
+    opened.add(() => server.close());
+    const { client, db } = localDataApi(server.endpoint);
+    opened.add(() => client.destroy());
+    const log = opts.log ?? createLogger(levelFromEnv(process.env.CDC_LEDGER_LOG_LEVEL, 'silent'));
+    await installSource(sourceDb, { timeZone: opts.config.sourceTimeZone });
+    await migrate(db, opts.config);
+    const runtime = localRuntime({ config: opts.config, db, source: opts.source ?? new EmulatedCdcSource(sourceDb), dataDir, log });
+    setRuntime(runtime);
+    return {
+      config: opts.config,
+      dataDir,
+      sourceDb,
+      targetDb,
+      db,
+      dataApiEndpoint: server.endpoint,
+      runtime,
+      history: new FileHistoryStore(dataDir),
+      outbox: new FileOutbox(join(dataDir, 'outbox.ndjson')),
+      ...(failAt ? { failure: new FailureInjector(failAt) } : {}),
+      async close() {
+        setRuntime(undefined);
+        await opened.closeAll();
+      },
+    };
+  } catch (err) {
+    await opened.closeAll();
     throw err;
-  });
-  const server = await startDataApiServer({ driver: targetDb, port: 0, ...opts.dataApi });
-  const { client, db } = localDataApi(server.endpoint);
-  const log = opts.log ?? createLogger(levelFromEnv(process.env.CDC_LEDGER_LOG_LEVEL, 'silent'));
-  await installSource(sourceDb, { timeZone: opts.config.sourceTimeZone });
-  await migrate(db, opts.config);
-  const runtime = localRuntime({ config: opts.config, db, source: opts.source ?? new EmulatedCdcSource(sourceDb), dataDir, log });
-  setRuntime(runtime);
-  return {
-    config: opts.config,
-    dataDir,
-    sourceDb,
-    targetDb,
-    db,
-    dataApiEndpoint: server.endpoint,
-    runtime,
-    history: new FileHistoryStore(dataDir),
-    outbox: new FileOutbox(join(dataDir, 'outbox.ndjson')),
-    ...(failAt ? { failure: new FailureInjector(failAt) } : {}),
-    async close() {
-      setRuntime(undefined);
-      client.destroy();
-      await server.close();
-      await targetDb.close();
-      await sourceDb.close();
-    },
-  };
+  }
 }
