@@ -45,6 +45,9 @@ export interface PipelineConfig {
 
 export const DEFAULTS = { chunkSize: 5000, maxChangesPerRun: 100_000, maxIterationsPerRun: 10, leaseTtlSeconds: 900, snapshotRangeRows: 50_000 } as const;
 
+/** Names PostgreSQL reserves for every table's system columns: CREATE TABLE refuses a column of that name. */
+export const PG_SYSTEM_COLUMNS: ReadonlySet<string> = new Set(['tableoid', 'xmin', 'cmin', 'xmax', 'cmax', 'ctid']);
+
 /** 'QtyOnHand' → 'qty_on_hand', 'ThicknessIn' → 'thickness_in', 'CustomerID' → 'customer_id'. */
 export function snakeCase(name: string): string {
   return name
@@ -115,6 +118,9 @@ export function resolveConfig(input: PipelineConfigInput): { config?: PipelineCo
       if (!/^[a-z][a-z0-9_]{0,62}$/.test(colTarget)) {
         errors.push(`at ${at}.columns.${ci}: ${JSON.stringify(colTarget)} is not usable as a column name — set "target"`);
       }
+      if (PG_SYSTEM_COLUMNS.has(colTarget)) {
+        errors.push(`at ${at}.columns.${ci}: ${JSON.stringify(colTarget)} is a PostgreSQL system column name and cannot be a ledger column — set "target"`);
+      }
       if (targets.has(colTarget)) errors.push(`at ${at}.columns.${ci}: two columns map to ${colTarget}`);
       targets.add(colTarget);
       columns.push({ source: col.name, target: colTarget, declaredType: col.type, type, pgType: postgresType(type), nullable: col.nullable ?? true });
@@ -138,6 +144,9 @@ export function resolveConfig(input: PipelineConfigInput): { config?: PipelineCo
       errors.push(`at ${at}.suppressNoOpUpdates: needs captureBeforeImage (an update can only be compared with its before-image)`);
     }
     errors.push(...companionNameErrors([...columns, ...compiled.derived], at));
+    for (const d of compiled.derived) {
+      if (PG_SYSTEM_COLUMNS.has(d.target)) errors.push(`at ${at}.rules: the rule-created column ${JSON.stringify(d.target)} is a PostgreSQL system column name — set another "target"`);
+    }
     tables.push({
       captureInstance: tbl.captureInstance,
       target,

@@ -1,4 +1,5 @@
 import * as t from 'io-ts';
+import { closed } from '../codec';
 
 /**
  * Rule kinds as data (io-ts). Every rule has a `name` that appears in quarantine reasons and names
@@ -8,7 +9,7 @@ import * as t from 'io-ts';
 const NonEmpty = t.refinement(t.string, (s) => s.length > 0, 'NonEmptyString');
 
 /** A new column a rule writes to: source-style name, SQL Server type (default: the input column's), ledger name. */
-export const IntoConfig = t.intersection([t.type({ column: t.string }), t.partial({ type: t.string, target: t.string })]);
+export const IntoConfig = closed(t.intersection([t.type({ column: t.string }), t.partial({ type: t.string, target: t.string })]), 'IntoConfig');
 export type IntoConfig = t.TypeOf<typeof IntoConfig>;
 
 const base = <K extends string>(kind: K) => ({ kind: t.literal(kind), name: NonEmpty, column: t.string });
@@ -16,28 +17,35 @@ const withInto = { into: IntoConfig };
 
 export const Rounding = t.keyof({ halfEven: null, halfUp: null, down: null, up: null, floor: null, ceiling: null }, 'Rounding');
 
-export const RenameRule = t.type({ ...base('rename'), to: t.string }, 'RenameRule');
-export const TrimRule = t.intersection([t.type(base('trim')), t.partial(withInto)], 'TrimRule');
-export const UpperRule = t.intersection([t.type(base('upper')), t.partial(withInto)], 'UpperRule');
-export const LowerRule = t.intersection([t.type(base('lower')), t.partial(withInto)], 'LowerRule');
-export const NullIfBlankRule = t.intersection([t.type(base('nullIfBlank')), t.partial(withInto)], 'NullIfBlankRule');
-export const MapRule = t.intersection(
-  [
-    t.type({ ...base('map'), entries: t.array(t.type({ from: t.string, to: t.union([t.string, t.null]) })), onUnknown: t.keyof({ keep: null, reject: null, default: null }) }),
-    t.partial({ default: t.union([t.string, t.null]), ...withInto }),
-  ],
-  'MapRule',
+export const RenameRule = closed(t.type({ ...base('rename'), to: t.string }, 'RenameRule'));
+export const TrimRule = closed(t.intersection([t.type(base('trim')), t.partial(withInto)], 'TrimRule'));
+export const UpperRule = closed(t.intersection([t.type(base('upper')), t.partial(withInto)], 'UpperRule'));
+export const LowerRule = closed(t.intersection([t.type(base('lower')), t.partial(withInto)], 'LowerRule'));
+export const NullIfBlankRule = closed(t.intersection([t.type(base('nullIfBlank')), t.partial(withInto)], 'NullIfBlankRule'));
+const MapEntry = closed(t.type({ from: t.string, to: t.union([t.string, t.null]) }), 'MapEntry');
+export const MapRule = closed(
+  t.intersection(
+    [
+      t.type({ ...base('map'), entries: t.array(MapEntry), onUnknown: t.keyof({ keep: null, reject: null, default: null }) }),
+      t.partial({ default: t.union([t.string, t.null]), ...withInto }),
+    ],
+    'MapRule',
+  ),
 );
-export const ConvertRule = t.intersection([t.type({ ...base('convert'), factor: t.string, scale: t.number }), t.partial({ rounding: Rounding, ...withInto })], 'ConvertRule');
-export const DeriveRule = t.intersection([t.type({ ...base('derive'), type: t.string, expression: t.string }), t.partial({ target: t.string, rounding: Rounding })], 'DeriveRule');
-export const RejectIfRule = t.intersection(
-  [t.type(base('rejectIf')), t.partial({ isNull: t.boolean, below: t.string, above: t.string, notMatching: t.string, notIn: t.array(t.string) })],
-  'RejectIfRule',
+export const ConvertRule = closed(t.intersection([t.type({ ...base('convert'), factor: t.string, scale: t.number }), t.partial({ rounding: Rounding, ...withInto })], 'ConvertRule'));
+export const DeriveRule = closed(t.intersection([t.type({ ...base('derive'), type: t.string, expression: t.string }), t.partial({ target: t.string, rounding: Rounding })], 'DeriveRule'));
+export const RejectIfRule = closed(
+  t.intersection(
+    [t.type(base('rejectIf')), t.partial({ isNull: t.boolean, below: t.string, above: t.string, notMatching: t.string, notIn: t.array(t.string) })],
+    'RejectIfRule',
+  ),
 );
-export const SaltConfig = t.union([t.type({ value: NonEmpty }), t.type({ env: NonEmpty })], 'SaltConfig');
-export const MaskRule = t.intersection(
-  [t.type({ ...base('mask'), method: t.keyof({ hash: null, redact: null, keepLast: null }) }), t.partial({ keep: t.number, salt: SaltConfig, ...withInto })],
-  'MaskRule',
+export const SaltConfig = t.union([closed(t.type({ value: NonEmpty }), 'SaltValue'), closed(t.type({ env: NonEmpty }), 'SaltEnv')], 'SaltConfig');
+export const MaskRule = closed(
+  t.intersection(
+    [t.type({ ...base('mask'), method: t.keyof({ hash: null, redact: null, keepLast: null }) }), t.partial({ keep: t.number, salt: SaltConfig, ...withInto })],
+    'MaskRule',
+  ),
 );
 
 const MEMBERS = {

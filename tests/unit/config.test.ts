@@ -76,3 +76,41 @@ describe('configuration', () => {
     expect(() => loadConfigFile(file)).toThrow(new RegExp(`${file.replace(/[/.]/g, '\\$&')} is not valid JSON`));
   });
 });
+
+describe('configuration keys', () => {
+  it('refuses a misspelt key anywhere, naming its path and the key it most likely meant', () => {
+    const doc = repoConfig() as Record<string, unknown> & { source: Record<string, unknown>; tables: Record<string, unknown>[] };
+    doc['chunkSise'] = 10;
+    doc.source['timezone'] = 'UTC';
+    const t0 = doc.tables[0] as { columns: Record<string, unknown>[]; rules: Record<string, unknown>[] };
+    t0.columns[0]!['nulable'] = false;
+    t0.rules[0]!['colum'] = 'x';
+    (doc.tables[1] as Record<string, unknown>)['capturebeforeimage'] = false;
+    const message = errorOf(doc).message;
+    expect(message).toMatch(/at chunkSise: unknown key "chunkSise" — did you mean "chunkSize"\?/);
+    expect(message).toMatch(/at source\.timezone: unknown key "timezone" — did you mean "timeZone"\?/);
+    expect(message).toMatch(/at tables\.0\.columns\.0\.nulable: unknown key "nulable" — did you mean "nullable"\?/);
+    expect(message).toMatch(/at tables\.0\.rules\.0\.colum: unknown key "colum" — did you mean "column"\?/);
+    expect(message).toMatch(/at tables\.1\.capturebeforeimage: unknown key "capturebeforeimage" — did you mean "captureBeforeImage"\?/);
+  });
+
+  it('lists the known keys when nothing is close', () => {
+    const doc = repoConfig() as { tables: Record<string, unknown>[] };
+    doc.tables[2]!['frobnicate'] = true;
+    expect(errorOf(doc).message).toMatch(/at tables\.2\.frobnicate: unknown key "frobnicate" \(known keys: captureInstance, keyColumns, columns, .*rules\)/);
+  });
+
+  it('refuses a key of another rule kind inside a rule', () => {
+    const doc = repoConfig() as { tables: { rules: Record<string, unknown>[] }[] };
+    const rule = doc.tables.flatMap((t) => t.rules ?? []).find((r) => r['kind'] === 'rejectIf');
+    expect(rule).toBeDefined();
+    rule!['factor'] = '2';
+    expect(errorOf(doc).message).toMatch(/rules\.\d+\.factor: unknown key "factor"/);
+  });
+
+  it('refuses a PostgreSQL system column name as a ledger column', () => {
+    const doc = repoConfig() as { tables: { columns: Record<string, unknown>[] }[] };
+    doc.tables[1]!.columns[1]!['target'] = 'xmin';
+    expect(errorOf(doc).message).toMatch(/at tables\.1\.columns\.1: "xmin" is a PostgreSQL system column name/);
+  });
+});
