@@ -99,11 +99,17 @@ export const ENFORCEMENT_MIGRATION: Migration = {
   ],
 };
 
+/** The names of the two append-only triggers of a ledger table (row and statement level). */
+export function appendOnlyTriggerNames(table: string): { row: string; statement: string } {
+  return { row: `${table}_append_only_row`.slice(0, 63), statement: `${table}_append_only_stmt`.slice(0, 63) };
+}
+
 /** Triggers, owner and privileges that make one ledger table append-only. Idempotent. */
 export function protectTableDdl(schema: string, table: string): string[] {
   const rel = qualified(schema, table);
-  const rowTrigger = quoteIdent(`${table}_append_only_row`.slice(0, 63));
-  const stmtTrigger = quoteIdent(`${table}_append_only_stmt`.slice(0, 63));
+  const names = appendOnlyTriggerNames(table);
+  const rowTrigger = quoteIdent(names.row);
+  const stmtTrigger = quoteIdent(names.statement);
   return [
     `ALTER TABLE ${rel} OWNER TO ${OWNER_ROLE}`,
     `CREATE OR REPLACE TRIGGER ${rowTrigger} BEFORE UPDATE OR DELETE ON ${rel} FOR EACH ROW EXECUTE FUNCTION ledger.reject_change()`,

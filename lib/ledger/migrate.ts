@@ -1,65 +1,58 @@
 import type { PipelineConfig } from '../config/resolve';
-import type { LedgerDb, LedgerTx } from '../data-api/client';
-import { json } from '../data-api/params';
-import { MIGRATING_SETTING, protectHistoryDdl } from './enforcement';
-import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
-import { querySurfaceDdl, sharedSurfaceDdl } from './query-surface';
-import { tableDdl } from './table-ddl';
+import type { LedgerDb } from '../data-api/client';
+import { MIGRATING_SETTING } from './enforcement';
+import { planMigration, type MigrationPlan, type PlanOptions } from './migration-plan';
 
 export interface MigrateResult {
   readonly applied: number[];
   readonly tables: string[];
+  /** What was done (or, with dryRun, what would be done). */
+  readonly plan: MigrationPlan;
+  /** Statements executed (0 for a dry run or an up-to-date ledger). */
+  readonly statements: number;
 }
 
-/** Marks this transaction as a migration: the DDL guard on schema ledger lets it through. */
-async function asMigration(tx: LedgerTx): Promise<void> {
-  await tx.execute(`SELECT set_config('${MIGRATING_SETTING}', 'on', true)`);
+export interface MigrateOptions extends PlanOptions {
+  /** Only plan: read the ledger's state and return what migrate would do; nothing is written or locked. */
+  readonly dryRun?: boolean;
 }
 
 /**
- * Applies pending migrations (in version order), then the per-table DDL from the config (history,
- * staging, append-only enforcement, query surface), each statement on its own Data API call inside
- * one transaction per migration / per table. Safe to run before every run and concurrently with readers.
+ * One migration at a time per database: a transaction-level advisory lock, taken first by every
+ * migrate transaction (two first runs on a fresh ledger would otherwise race inside CREATE SCHEMA).
+ * The key is a constant of this project ('cdcl' 'migr').
  */
-export async function migrate(db: LedgerDb, config: PipelineConfig): Promise<MigrateResult> {
-  await db.execute(SCHEMA_MIGRATIONS_DDL);
-  const done = new Set((await db.execute('SELECT version FROM public.cdc_ledger_migrations')).rows.map((r) => Number(r.version)));
-  const applied: number[] = [];
-  for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
-    if (done.has(m.version)) continue;
-    await db.transaction(async (tx) => {
-      await asMigration(tx);
-      for (const sql of m.statements) await tx.execute(sql);
-      await tx.execute('INSERT INTO public.cdc_ledger_migrations (version, name) VALUES (:version, :name)', { version: m.version, name: m.name });
-    });
-    applied.push(m.version);
+export const MIGRATE_LOCK_SQL = 'SELECT pg_advisory_xact_lock(7161133377434905970)';
+
+/**
+ * Brings the ledger to what `config` needs: pending versioned migrations, then per capture instance
+ * only what its tables, privileges, registration and query surface lack (lib/ledger/migration-plan.ts).
+ * Everything happens in one Data API transaction, one statement per call: under the advisory lock the
+ * plan is read again and applied, so concurrent migrations serialize and the second finds nothing to
+ * do, and a failure leaves the ledger as it was. An up-to-date ledger costs a few catalog reads and
+ * takes no lock on any history table.
+ */
+export async function migrate(db: LedgerDb, config: PipelineConfig, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  const tables = config.tables.map((t) => `ledger.${t.historyTable}`);
+  if (opts.dryRun) {
+    const plan = await planMigration(db, config, opts);
+    return { applied: [], tables, plan, statements: 0 };
   }
-  for (const t of config.tables) {
-    await db.transaction(async (tx) => {
-      await asMigration(tx);
-      for (const sql of [...tableDdl(t), ...protectHistoryDdl(t)]) await tx.execute(sql);
-      const order = await tx.execute(
-        `SELECT column_name FROM information_schema.columns WHERE table_schema = 'ledger' AND table_name = :table ORDER BY ordinal_position`,
-        { table: t.historyTable },
-      );
-      for (const sql of querySurfaceDdl(t, order.rows.map((r) => String(r.column_name)))) await tx.execute(sql);
-      await tx.execute(
-        `INSERT INTO ledger.capture_instances (capture_instance, history_table, key_columns, columns)
-         VALUES (:ci, :history, :keys, :columns)
-         ON CONFLICT (capture_instance) DO UPDATE SET history_table = EXCLUDED.history_table,
-           key_columns = EXCLUDED.key_columns, columns = EXCLUDED.columns`,
-        {
-          ci: t.captureInstance,
-          history: `ledger.${t.historyTable}`,
-          keys: json(t.keyColumns.map((k) => k.target)),
-          columns: json(t.columns.map((c) => ({ source: c.source, target: c.target, type: c.declaredType }))),
-        },
-      );
-    });
-  }
-  await db.transaction(async (tx) => {
-    await asMigration(tx);
-    for (const sql of sharedSurfaceDdl(config)) await tx.execute(sql);
+  // Most opens find nothing to do: see that without a transaction or a lock first.
+  const outside = await planMigration(db, config, opts);
+  if (outside.steps.length === 0) return { applied: [], tables, plan: outside, statements: 0 };
+  return db.transaction(async (tx) => {
+    await tx.execute(MIGRATE_LOCK_SQL);
+    // Marks this transaction as a migration: the DDL guard on schema ledger lets it through.
+    await tx.execute(`SELECT set_config('${MIGRATING_SETTING}', 'on', true)`);
+    const plan = await planMigration(tx, config, opts);
+    let statements = 0;
+    for (const step of plan.steps) {
+      for (const st of step.statements) {
+        await tx.execute(st.sql, st.params);
+        statements++;
+      }
+    }
+    return { applied: [...plan.migrations], tables, plan, statements };
   });
-  return { applied, tables: config.tables.map((t) => `ledger.${t.historyTable}`) };
 }

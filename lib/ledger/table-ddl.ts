@@ -61,24 +61,39 @@ function businessColumn(s: StoredColumn): string {
   return s.companion ? `${name} smallint CHECK (${name} BETWEEN 0 AND 9)` : `${name} ${s.column.pgType}`;
 }
 
-export function tableDdl(t: ResolvedTable): string[] {
+/** CREATE TABLE (if missing) of the history table with every stored column, and its key index. */
+export function createHistoryDdl(t: ResolvedTable): string[] {
   const history = qualified('ledger', t.historyTable);
-  const stage = qualified('ledger_stage', t.stageTable);
   const sys = SYSTEM_COLUMNS.map(([n, d]) => `${quoteIdent(n)} ${d}`);
-  const stageSys = STAGE_COLUMNS.map(([n, d]) => `${quoteIdent(n)} ${d}`);
   const biz = storedColumns(t).map(businessColumn);
   const keyCols = t.keyColumns.map((k) => quoteIdent(k.target)).join(', ');
-  const statements = [
+  return [
     `CREATE TABLE IF NOT EXISTS ${history} (${[...sys, ...biz].join(', ')}, ` +
       `CONSTRAINT ${quoteIdent(`${t.historyTable}_pk`)} PRIMARY KEY (_seq), ` +
       `CONSTRAINT ${quoteIdent(`${t.historyTable}_change`)} UNIQUE (_lsn, _seqval, _op))`,
     `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${t.historyTable}_key`)} ON ${history} (${keyCols}, _lsn, _seqval)`,
+  ];
+}
+
+/** CREATE TABLE (if missing) of the staging table with every stored column. */
+export function createStageDdl(t: ResolvedTable): string[] {
+  const stage = qualified('ledger_stage', t.stageTable);
+  const stageSys = STAGE_COLUMNS.map(([n, d]) => `${quoteIdent(n)} ${d}`);
+  const biz = storedColumns(t).map(businessColumn);
+  return [
     `CREATE TABLE IF NOT EXISTS ${stage} (${[...stageSys, ...biz].join(', ')}, ` +
       `CONSTRAINT ${quoteIdent(`${t.stageTable}_stage_change`)} UNIQUE (_run_id, _lsn, _seqval, _op))`,
   ];
-  for (const c of storedColumns(t)) {
-    statements.push(`ALTER TABLE ${history} ADD COLUMN IF NOT EXISTS ${businessColumn(c)}`);
-    statements.push(`ALTER TABLE ${stage} ADD COLUMN IF NOT EXISTS ${businessColumn(c)}`);
-  }
-  return statements;
+}
+
+/** Adds one stored column (nullable) to the history (`ledger`) or staging (`ledger_stage`) table. */
+export function addColumnDdl(t: ResolvedTable, schema: 'ledger' | 'ledger_stage', c: StoredColumn): string {
+  const table = schema === 'ledger' ? t.historyTable : t.stageTable;
+  return `ALTER TABLE ${qualified(schema, table)} ADD COLUMN IF NOT EXISTS ${businessColumn(c)}`;
+}
+
+/** Every statement for one capture instance's tables, idempotent (migrate runs only the ones the ledger lacks). */
+export function tableDdl(t: ResolvedTable): string[] {
+  const adds = storedColumns(t).flatMap((c) => [addColumnDdl(t, 'ledger', c), addColumnDdl(t, 'ledger_stage', c)]);
+  return [...createHistoryDdl(t), ...createStageDdl(t), ...adds];
 }

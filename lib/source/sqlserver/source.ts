@@ -6,6 +6,7 @@
 import { BigInt as SqlBigInt, ISOLATION_LEVEL, NVarChar, VarBinary } from 'mssql';
 import type { PipelineConfig } from '../../config/resolve';
 import { CdcLedgerError, CdcLsnRangeError, CdcRetentionGapError, ConfigError, SchemaDriftError, SourceUnavailableError } from '../../errors';
+import { assertConfigMatchesSource } from '../check-config';
 import type { Logger } from '../../log';
 import { compareLsn, displayLsn, normalizeLsn, ZERO_LSN } from '../../lsn';
 import type { CaptureInstanceInfo, CdcChangeRow, CdcOperation, CdcSource, KeyTuple, RowFilter, SnapshotPlan, SnapshotRange, WindowPlan } from '../port';
@@ -553,43 +554,22 @@ function toChange(ci: string, names: readonly string[], row: SqlRow): CdcChangeR
 }
 
 /**
- * Config vs discovery: a configured capture instance or column CDC does not have is a ConfigError.
- * A table may have two capture instances after a schema change: its columns are those of both. A
- * configured instance that was disabled after a switch-over is accepted when another instance
- * captures every configured column; PlanWindows then checks it against the recorded switch-over.
+ * Config vs discovery (lib/source/check-config.ts), plus what only this adapter knows: every captured
+ * column of a configured table must have a type its T-SQL can read exactly.
  */
 export function checkConfigAgainstDiscovery(config: PipelineConfig, instances: readonly CaptureInstanceInfo[]): void {
-  const problems: string[] = [];
+  const unreadable: string[] = [];
   config.tables.forEach((table, ti) => {
     const info = instances.find((i) => i.captureInstance === table.captureInstance);
-    const configured = table.columns.filter((c) => !c.derived).map((c) => c.source);
-    if (!info) {
-      const successor = instances.find((i) => configured.every((c) => i.columns.some((x) => x.name === c)) && i.keyColumns.join() === table.keyColumns.map((k) => k.source).join());
-      if (successor) return;
-      problems.push(
-        `at tables.${ti}.captureInstance: ${table.captureInstance} has no capture instance on the source ` +
-          `(it has: ${instances.map((i) => i.captureInstance).join(', ') || 'none'}); enable CDC for the table or fix the name`,
-      );
-      return;
-    }
+    if (!info) return;
     const sameTable = instances.filter((i) => i.sourceSchema === info.sourceSchema && i.sourceTable === info.sourceTable);
-    const captured = new Set(sameTable.flatMap((i) => i.columns.map((c) => c.name)));
-    table.columns.forEach((col, ci) => {
-      if (col.derived) return;
-      if (!captured.has(col.source)) {
-        problems.push(
-          `at tables.${ti}.columns.${ci}: column ${col.source} is not captured by ${sameTable.map((i) => i.captureInstance).join(' or ')} ` +
-            `(captured: ${[...captured].join(', ')}); add it to the capture instance (@captured_column_list) or remove it from the configuration`,
-        );
-      }
-    });
     for (const c of sameTable.flatMap((i) => i.columns)) {
       try {
         columnTextSql(c.type, 'x');
       } catch {
-        problems.push(`at tables.${ti}: captured column ${c.name} of ${table.captureInstance} has type ${c.type}, which the adapter cannot read exactly`);
+        unreadable.push(`at tables.${ti}: captured column ${c.name} of ${table.captureInstance} has type ${c.type}, which the adapter cannot read exactly`);
       }
     }
   });
-  if (problems.length > 0) throw new ConfigError(`the configuration does not match the source's CDC: ${problems.join('; ')}`);
+  assertConfigMatchesSource(config, instances, unreadable);
 }
