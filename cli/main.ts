@@ -7,6 +7,7 @@ import { runsAws } from './commands/runs-aws';
 import { parseInterval, scheduleCommand } from './commands/schedule';
 import { simulateCommand } from './commands/simulate';
 import { migrateCommand } from './commands/migrate';
+import { configValidateCommand } from './commands/config-validate';
 import { quarantineList, quarantineReplay } from './commands/quarantine';
 import { ledgerVerifyCommand } from './commands/ledger-verify';
 import { COMMON_OPTIONS, commonOptions, localOptions } from './options';
@@ -29,7 +30,10 @@ Commands:
                                 start [name] starts a run now); see docs/deploy.md
   source simulate --changes N --seed S
                                 let the emulated ERP overwrite its records (N changes, deterministic for S)
-  migrate                       create or update the ledger schema for the config
+  migrate [--dry-run] [--prune]  check the config against the source, then apply only what the ledger lacks
+                                (--dry-run prints the SQL and changes nothing; --prune also drops what an
+                                earlier config created that never held a change: docs/configuration.md)
+  config validate               check the config file and the source's CDC; say what migrate would change
   quarantine list [--run R] [--json]
                                 rows the rules refused, with every reason (the whole row with --json)
   quarantine replay --run R     re-apply the current rules to run R's quarantined rows; append what passes (once)
@@ -42,6 +46,8 @@ Options:
   --config FILE      pipeline configuration (default ./cdc-ledger.config.json; CDC_LEDGER_CONFIG)
   --source-url URL   PostgreSQL URL for the emulated source instead of embedded PGlite (CDC_LEDGER_SOURCE_URL)
   --target-url URL   PostgreSQL URL for the ledger instead of embedded PGlite (CDC_LEDGER_TARGET_URL)
+  --wait SECONDS     how long to wait for another cdc-ledger process using the same data dir (default 60;
+                     \`run\` does not wait for a live one: it is skipped, like a scheduled run that finds the lease taken)
   --json             machine-readable output
 `;
 
@@ -73,6 +79,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         run: { type: 'string' },
         'state-machine-arn': { type: 'string' },
         'stack-name': { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        prune: { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -89,11 +97,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     const common = commonOptions(values);
     switch (command) {
       case 'demo':
-        return await demoCommand(localOptions(common), positiveInt(values.rounds, '--rounds', 4), positiveInt(values.changes, '--changes', 5000));
+        return await demoCommand(localOptions(common, 'demo'), positiveInt(values.rounds, '--rounds', 4), positiveInt(values.changes, '--changes', 5000));
       case 'run':
-        return await runCommand(localOptions(common), common.json);
+        return await runCommand(localOptions(common, 'run', 0), common.json);
       case 'schedule':
-        return await scheduleCommand(localOptions(common), {
+        return await scheduleCommand(localOptions(common, 'schedule'), {
           everyMs: parseInterval(values.every ?? '5m'),
           ...(values.runs !== undefined ? { runs: positiveInt(values.runs, '--runs') } : {}),
           ...(values.simulate !== undefined ? { simulate: positiveInt(values.simulate, '--simulate') } : {}),
@@ -114,7 +122,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (sub === 'list') return await runsList(common.dataDir, common.json);
         if (sub === 'show') return await runsShow(common.dataDir, arg, common.json);
         if (sub === 'redrive') return await runsRedrive(common, arg);
-        if (sub === 'start') return await runCommand(localOptions(common), common.json);
+        if (sub === 'start') return await runCommand(localOptions(common, 'runs start', 0), common.json);
         console.error(`unknown: runs ${sub ?? ''}\n\n${USAGE}`);
         return 2;
       case 'source':
@@ -123,7 +131,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 2;
       case 'ledger':
         if (sub === 'verify') {
-          return await ledgerVerifyCommand(localOptions(common), {
+          return await ledgerVerifyCommand(localOptions(common, 'ledger verify'), {
             ...(values.table !== undefined ? { table: values.table } : {}),
             ...(values.run !== undefined ? { run: values.run } : {}),
             json: common.json,
@@ -132,12 +140,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         console.error(`unknown: ledger ${sub ?? ''}\n\n${USAGE}`);
         return 2;
       case 'quarantine':
-        if (sub === 'list') return await quarantineList(localOptions(common), { ...(values.run !== undefined ? { run: values.run } : {}), json: common.json });
-        if (sub === 'replay') return await quarantineReplay(localOptions(common), values.run, common.json);
+        if (sub === 'list') return await quarantineList(localOptions(common, 'quarantine list'), { ...(values.run !== undefined ? { run: values.run } : {}), json: common.json });
+        if (sub === 'replay') return await quarantineReplay(localOptions(common, 'quarantine replay'), values.run, common.json);
         console.error(`unknown: quarantine ${sub ?? ''}\n\n${USAGE}`);
         return 2;
       case 'migrate':
-        return await migrateCommand(localOptions(common));
+        return await migrateCommand(localOptions(common, 'migrate'), { dryRun: values['dry-run'] === true, prune: values.prune === true, json: common.json });
+      case 'config':
+        if (sub === 'validate') return await configValidateCommand(localOptions(common, 'config validate'), common.configPath, common.json);
+        console.error(`unknown: config ${sub ?? ''}\n\n${USAGE}`);
+        return 2;
       default:
         console.error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
         return 2;

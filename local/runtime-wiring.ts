@@ -7,6 +7,7 @@ import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { join } from 'node:path';
 import type { PipelineConfig } from '../lib/config/resolve';
 import { DataApiLedgerDb, type LedgerDb } from '../lib/data-api/client';
+import type { DigestStore } from '../lib/digests/port';
 import type { Logger } from '../lib/log';
 import { MemoryMetrics } from '../lib/metrics';
 import type { Runtime } from '../lib/runtime/runtime';
@@ -24,6 +25,11 @@ export function localDataApi(endpoint: string): { client: RDSDataClient; db: Dat
   return { client, db: new DataApiLedgerDb(client, { resourceArn: LOCAL_CLUSTER_ARN, secretArn: LOCAL_SECRET_ARN, database: 'postgres' }) };
 }
 
+/** The local stand-in for the digest bucket: `<data-dir>/digests`. */
+export function localDigestStore(dataDir: string): DigestStore {
+  return new FolderDigestStore(join(dataDir, 'digests'));
+}
+
 /** The handlers' runtime over the local stand-ins: chunk and digest folders under `dataDir`, metrics in memory. */
 export function localRuntime(opts: { config: PipelineConfig; db: LedgerDb; source: CdcSource; dataDir: string; log: Logger }): Runtime {
   return {
@@ -31,7 +37,7 @@ export function localRuntime(opts: { config: PipelineConfig; db: LedgerDb; sourc
     db: opts.db,
     source: opts.source,
     chunks: new FolderChunkStore(join(opts.dataDir, 'chunks')),
-    digests: new FolderDigestStore(join(opts.dataDir, 'digests')),
+    digests: localDigestStore(opts.dataDir),
     log: opts.log,
     metrics: new MemoryMetrics(),
   };

@@ -1,5 +1,5 @@
 import { verifyLedger, type LedgerReport } from '../../lib/ledger/verify/verify-ledger';
-import { openLocalEnvironment, type LocalOptions } from '../../local/environment';
+import { openLocalLedger, type LocalLedgerOptions } from '../../local/environment';
 import { count, duration, table } from '../format';
 
 export interface VerifyCommandOptions {
@@ -28,10 +28,10 @@ export function formatVerifyReport(r: LedgerReport): string {
 }
 
 /** `cdc-ledger ledger verify [--table T] [--run RUN] [--json]`: exit 0 when everything matches, 1 otherwise. */
-export async function ledgerVerifyCommand(local: LocalOptions, opts: VerifyCommandOptions): Promise<number> {
-  const env = await openLocalEnvironment(local);
+export async function ledgerVerifyCommand(local: LocalLedgerOptions, opts: VerifyCommandOptions): Promise<number> {
+  const env = await openLocalLedger(local);
   try {
-    const report = await verifyLedger(env.db, env.runtime.digests, env.config, {
+    const report = await verifyLedger(env.db, env.digests, env.config, {
       ...(opts.table ? { table: opts.table } : {}),
       ...(opts.run ? { runId: opts.run } : {}),
     });

@@ -1,4 +1,4 @@
-import { openLocalEnvironment, type LocalOptions } from '../../local/environment';
+import { openLocalEnvironment, openLocalLedger, type LocalLedgerOptions, type LocalOptions } from '../../local/environment';
 import { replayQuarantine } from '../../functions/run/replay/replay-quarantine';
 import { table } from '../format';
 
@@ -14,8 +14,8 @@ export interface QuarantinedRow {
 }
 
 /** Rows the rules refused, newest first, with every reason; the original row only with --json. */
-export async function quarantineList(local: LocalOptions, opts: { run?: string; json: boolean; limit?: number }): Promise<number> {
-  const env = await openLocalEnvironment(local);
+export async function quarantineList(local: LocalLedgerOptions, opts: { run?: string; json: boolean; limit?: number }): Promise<number> {
+  const env = await openLocalLedger(local);
   try {
     const { rows } = await env.db.execute(
       `SELECT run_id, capture_instance, encode(lsn, 'hex') AS lsn, encode(seqval, 'hex') AS seqval, op, commit_time,

@@ -1,3 +1,4 @@
+import { DataDirBusyError } from '../../local/data-dir-lock';
 import { openLocalEnvironment, type LocalEnvironment } from '../../local/environment';
 import { runPipeline } from '../../local/pipeline';
 import type { ExecutionRecord } from '../../local/runner/runner';
@@ -47,8 +48,20 @@ export async function runOnce(env: LocalEnvironment, input: unknown = { trigger:
   return summarizeRun(await runPipeline(env, { input }));
 }
 
+/**
+ * `cdc-ledger run`: one execution. Another process using the same embedded data dir makes it skip at
+ * once (exit 0, like a scheduled run that finds the lease taken), saying who holds it.
+ */
 export async function runCommand(opts: Parameters<typeof openLocalEnvironment>[0], json: boolean): Promise<number> {
-  const env = await openLocalEnvironment(opts);
+  let env;
+  try {
+    env = await openLocalEnvironment(opts);
+  } catch (err) {
+    if (!(err instanceof DataDirBusyError)) throw err;
+    const skipped = { status: 'SKIPPED', reason: err.message };
+    console.log(json ? JSON.stringify(skipped, null, 2) : `run SKIPPED: ${err.message}`);
+    return 0;
+  }
   try {
     const s = await runOnce(env);
     console.log(json ? JSON.stringify(s, null, 2) : describeRun(s));

@@ -48,7 +48,7 @@ export async function runsRedrive(common: CommonOptions, name: string | undefine
   } catch (err) {
     return refused(err);
   }
-  const env = await openLocalEnvironment(localOptions(common));
+  const env = await openLocalEnvironment(localOptions(common, `runs redrive ${name}`));
   try {
     let rec;
     try {

@@ -1,7 +1,8 @@
 import { openDatabase } from '../../local/db/open';
 import { installSource } from '../../local/source/install';
 import { simulateErpActivity } from '../../local/source/simulator';
-import type { CommonOptions } from '../options';
+import { lockDataDir } from '../../local/data-dir-lock';
+import { lockOptions, type CommonOptions } from '../options';
 import { loadConfigFile } from '../../lib/config/load';
 import { count, progress } from '../format';
 import { mkdir } from 'node:fs/promises';
@@ -9,7 +10,15 @@ import { mkdir } from 'node:fs/promises';
 export async function simulateCommand(o: CommonOptions, changes: number, seed: number): Promise<number> {
   const config = loadConfigFile(o.configPath);
   await mkdir(o.dataDir, { recursive: true });
-  const db = await openDatabase({ url: o.sourceUrl, dataDir: o.dataDir, name: 'source' });
+  // The embedded source lives in the data dir: one process at a time (local/data-dir-lock.ts).
+  const lock = o.sourceUrl ? null : await lockDataDir(o.dataDir, lockOptions(o, 'source simulate'));
+  let db;
+  try {
+    db = await openDatabase({ url: o.sourceUrl, dataDir: o.dataDir, name: 'source' });
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
   try {
     await installSource(db, { timeZone: config.sourceTimeZone });
     const p = progress(`simulating ${count(changes)} ERP changes (seed ${seed})...`);
@@ -19,5 +28,6 @@ export async function simulateCommand(o: CommonOptions, changes: number, seed: n
     return 0;
   } finally {
     await db.close();
+    await lock?.release();
   }
 }
