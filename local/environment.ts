@@ -13,9 +13,11 @@ import { lockDataDir, type LockOptions } from './data-dir-lock';
 import type { SqlDriver } from './db/driver';
 import { openDatabase } from './db/open';
 import { FailureInjector, parseFailAt, type FailAtSpec } from './fail-at';
-import { assertLedgerCurrent } from './ledger-state';
+import { assertLedgerCurrent, switchedAwayInstances } from './ledger-state';
 import { FileOutbox } from './outbox';
-import { FileHistoryStore } from './runner/history';
+import { recoverInterrupted } from './interrupted';
+import { FileHistoryStore, type ExecutionRecord } from './runner/history';
+import { terminalNotifier } from './terminal-notifier';
 import { EmulatedCdcSource } from './source/emulated-source';
 import { installSource } from './source/install';
 import { localDataApi, localDigestStore, localRuntime } from './runtime-wiring';
@@ -68,6 +70,8 @@ export interface LocalEnvironment {
   readonly outbox: FileOutbox;
   /** What migrate did (or would do) when the environment opened. */
   readonly migration: MigrateResult;
+  /** Executions found RUNNING with their process gone, now ABORTED and compensated (local/interrupted.ts). */
+  readonly recovered: readonly ExecutionRecord[];
   /** Set when a failure is being rehearsed (CDC_LEDGER_FAIL_AT); tests may set it per run. */
   failure?: FailureInjector;
   close(): Promise<void>;
@@ -96,11 +100,12 @@ class OpenedResources {
 }
 
 /** The data dir exists and, when an embedded database lives in it, this process holds its lock. */
-async function claimDataDir(dataDir: string, embedded: boolean, lock: Partial<LockOptions> | undefined, opened: OpenedResources): Promise<void> {
+async function claimDataDir(dataDir: string, embedded: boolean, lock: Partial<LockOptions> | undefined, opened: OpenedResources): Promise<boolean> {
   await mkdir(dataDir, { recursive: true });
-  if (!embedded) return;
+  if (!embedded) return false;
   const held = await lockDataDir(dataDir, { command: 'run', waitMs: DEFAULT_LOCK_WAIT_MS, ...lock });
   opened.add(() => held.release());
+  return true;
 }
 
 export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnvironment> {
@@ -109,7 +114,7 @@ export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnv
   const dbDir = opts.inMemory ? undefined : dataDir;
   const opened = new OpenedResources();
   try {
-    await claimDataDir(dataDir, dbDir !== undefined && (!opts.sourceUrl || !opts.targetUrl), opts.lock, opened);
+    const lockHeld = await claimDataDir(dataDir, dbDir !== undefined && (!opts.sourceUrl || !opts.targetUrl), opts.lock, opened);
     const sourceDb = await openDatabase({ url: opts.sourceUrl, dataDir: dbDir, name: 'source' });
     opened.add(() => sourceDb.close());
     const targetDb = await openDatabase({ url: opts.targetUrl, dataDir: dbDir, name: 'target' });
@@ -123,10 +128,14 @@ export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnv
     const source = opts.source ?? new EmulatedCdcSource(sourceDb);
     // Before anything touches the ledger: a configured capture instance or column the source does
     // not capture is a ConfigError, so a typo never creates a table or adds a column.
-    assertConfigMatchesSource(opts.config, await source.listCaptureInstances());
+    assertConfigMatchesSource(opts.config, await source.listCaptureInstances(), { switchedAway: await switchedAwayInstances(db) });
     const migration = await migrate(db, opts.config, opts.migrate);
     const runtime = localRuntime({ config: opts.config, db, source, dataDir, log });
     setRuntime(runtime);
+    const history = new FileHistoryStore(dataDir);
+    const outbox = new FileOutbox(join(dataDir, 'outbox.ndjson'));
+    // Executions a killed or crashed process left RUNNING: ABORTED and compensated before anything runs.
+    const recovered = await recoverInterrupted({ db, config: opts.config, history }, { lockHeld, notify: terminalNotifier({ outbox, dataDir }) });
     return {
       config: opts.config,
       dataDir,
@@ -135,9 +144,10 @@ export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnv
       db,
       dataApiEndpoint: server.endpoint,
       runtime,
-      history: new FileHistoryStore(dataDir),
-      outbox: new FileOutbox(join(dataDir, 'outbox.ndjson')),
+      history,
+      outbox,
       migration,
+      recovered,
       ...(failAt ? { failure: new FailureInjector(failAt) } : {}),
       async close() {
         setRuntime(undefined);

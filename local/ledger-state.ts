@@ -20,3 +20,15 @@ export async function assertLedgerCurrent(db: LedgerDb, where: string): Promise<
     );
   }
 }
+
+/**
+ * Configured capture instances the ledger has switched away from (ledger.capture_instance_switches):
+ * the source may have disabled them. Empty for a ledger not created yet.
+ */
+export async function switchedAwayInstances(db: LedgerDb): Promise<ReadonlySet<string>> {
+  const present = await db.execute(`SELECT to_regclass('ledger.capture_instance_switches') IS NOT NULL AS present`);
+  const yes = present.rows[0]?.present;
+  if (!(yes === true || yes === 't')) return new Set();
+  const r = await db.execute('SELECT DISTINCT capture_instance FROM ledger.capture_instance_switches');
+  return new Set(r.rows.map((row) => String(row.capture_instance)));
+}

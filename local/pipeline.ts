@@ -9,9 +9,13 @@ import { handler as plan } from '../functions/run/plan/handler';
 import { handler as transform } from '../functions/transform/handler';
 import { handler as verify } from '../functions/verify/handler';
 import type { LocalEnvironment } from './environment';
-import { localFunctionArn, localTopicArn } from './runner/definition';
+import { localFunctionArn } from './runner/definition';
+import { compensateStopped, stateRunningAtStop } from './interrupted';
+import { terminalNotifier } from './terminal-notifier';
 import { redriveExecution } from './runner/redrive';
 import { runExecution, type ExecutionRecord, type PublishMessage } from './runner/runner';
+
+export { terminalNotifier } from './terminal-notifier';
 
 type Task = (input: unknown) => Promise<unknown>;
 
@@ -35,6 +39,33 @@ export interface RunOptions {
   /** Replace some tasks (tests inject failures at the handler boundary). */
   readonly tasks?: Readonly<Record<string, Task>>;
   readonly retryIntervalOverrideMs?: number;
+  /** Aborting stops the execution (ABORTED, like StopExecution); it is then compensated. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Stop requests for the execution this process runs: the caller's signal, and SIGUSR2 from
+ * `cdc-ledger runs stop <run>` in another process (the local StopExecution).
+ */
+function stopRequests(signal: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  if (signal?.aborted) stop();
+  signal?.addEventListener('abort', stop, { once: true });
+  process.on('SIGUSR2', stop);
+  return {
+    signal: controller.signal,
+    dispose() {
+      signal?.removeEventListener('abort', stop);
+      process.removeListener('SIGUSR2', stop);
+    },
+  };
+}
+
+/** A stopped execution is compensated like a caught failure (staging discarded, lease released, recorded). */
+async function afterStop(env: LocalEnvironment, rec: ExecutionRecord): Promise<ExecutionRecord> {
+  if (rec.status === 'ABORTED') await compensateStopped(env, rec, `stopped by request (pid ${process.pid}) while at ${stateRunningAtStop(rec)}`);
+  return rec;
 }
 
 /** The task functions and SNS stand-in for one local execution, with the rehearsal switch applied. */
@@ -45,15 +76,22 @@ export function localWiring(env: LocalEnvironment, overrides?: Readonly<Record<s
 }
 
 /** Runs one execution of statemachine/pipeline.asl.json locally and persists its history. */
-export function runPipeline(env: LocalEnvironment, opts: RunOptions = {}): Promise<ExecutionRecord> {
-  return runExecution({
-    input: opts.input ?? { trigger: 'manual' },
-    ...(opts.name ? { name: opts.name } : {}),
-    ...localWiring(env, opts.tasks),
-    history: env.history,
-    notifyTerminal: terminalNotifier(env),
-    ...(opts.retryIntervalOverrideMs !== undefined ? { retryIntervalOverrideMs: opts.retryIntervalOverrideMs } : {}),
-  });
+export async function runPipeline(env: LocalEnvironment, opts: RunOptions = {}): Promise<ExecutionRecord> {
+  const stop = stopRequests(opts.signal);
+  try {
+    const rec = await runExecution({
+      input: opts.input ?? { trigger: 'manual' },
+      ...(opts.name ? { name: opts.name } : {}),
+      ...localWiring(env, opts.tasks),
+      history: env.history,
+      notifyTerminal: terminalNotifier(env),
+      signal: stop.signal,
+      ...(opts.retryIntervalOverrideMs !== undefined ? { retryIntervalOverrideMs: opts.retryIntervalOverrideMs } : {}),
+    });
+    return await afterStop(env, rec);
+  } finally {
+    stop.dispose();
+  }
 }
 
 export interface RedriveOptions {
@@ -62,48 +100,26 @@ export interface RedriveOptions {
   readonly retryIntervalOverrideMs?: number;
   /** When the redrive is requested (the 14-day redrivable period is checked against it). */
   readonly now?: Date;
+  /** Aborting stops the execution (ABORTED, like StopExecution); it is then compensated. */
+  readonly signal?: AbortSignal;
 }
 
 /** `cdc-ledger runs redrive <run>`: resumes a failed execution where it failed, in the same history. */
-export function redrivePipeline(env: LocalEnvironment, name: string, opts: RedriveOptions = {}): Promise<ExecutionRecord> {
-  return redriveExecution({
-    name,
-    ...localWiring(env, opts.tasks),
-    history: env.history,
-    notifyTerminal: terminalNotifier(env),
-    ...(opts.retryIntervalOverrideMs !== undefined ? { retryIntervalOverrideMs: opts.retryIntervalOverrideMs } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
-  });
-}
-
-function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * The local stand-in for the EventBridge rule on "Execution Status Change" (FAILED, TIMED_OUT,
- * ABORTED) that publishes to the notification topic: uncatchable failures (States.Runtime, data
- * limit, timeouts, aborts) reach the outbox too. A `RunFailed` execution is skipped: the state
- * machine's NotifyFailure already announced it (one message per caught failure; the AWS rule
- * filters the same way).
- */
-export function terminalNotifier(env: LocalEnvironment): (record: ExecutionRecord) => Promise<void> {
-  return async (record) => {
-    if (record.error === 'RunFailed') return;
-    const event = `Execution${record.status === 'TIMED_OUT' ? 'TimedOut' : record.status === 'ABORTED' ? 'Aborted' : 'Failed'}`;
-    await env.outbox.publish({
-      topicArn: localTopicArn(),
-      subject: `cdc-ledger execution ${record.status}`,
-      message: JSON.stringify({
-        executionArn: record.executionArn,
-        name: record.name,
-        status: record.status,
-        error: record.error,
-        cause: record.cause,
-        redriveCount: record.redriveCount,
-        redriveCommand: `cdc-ledger runs redrive ${shellWord(record.name)} --data-dir ${shellWord(env.dataDir)}`,
-      }),
-      attributes: { event },
+export async function redrivePipeline(env: LocalEnvironment, name: string, opts: RedriveOptions = {}): Promise<ExecutionRecord> {
+  const stop = stopRequests(opts.signal);
+  try {
+    const rec = await redriveExecution({
+      name,
+      ...localWiring(env, opts.tasks),
+      history: env.history,
+      notifyTerminal: terminalNotifier(env),
+      signal: stop.signal,
+      ...(opts.retryIntervalOverrideMs !== undefined ? { retryIntervalOverrideMs: opts.retryIntervalOverrideMs } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
     });
-  };
+    return await afterStop(env, rec);
+  } finally {
+    stop.dispose();
+  }
 }
+

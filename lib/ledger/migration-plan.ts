@@ -69,8 +69,21 @@ function registrationOf(t: ResolvedTable): Registration {
   };
 }
 
+/** JSON with object keys sorted at every level: jsonb gives back its own key order. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 /** Drops one table's query surface (functions first: they return its view's row type), without CASCADE. */
@@ -185,23 +198,18 @@ async function planTable(db: Reader, t: ResolvedTable, bookkeeping: boolean, opt
   const current = history.length === 0 ? null : await surfaceHashOf(db, surfaceName(t, '_versions'));
   const surface = surfaceStatements(t, history.length === 0 ? stored.map((c) => c.name) : order, history.length > 0);
   const rebuild = current !== surface.hash;
+  const dropColumns = dropped.flatMap((c) => [
+    plain(`ALTER TABLE ${qualified('ledger', t.historyTable)} DROP COLUMN ${quoteIdent(c)}`),
+    ...(stage.includes(c) ? [plain(`ALTER TABLE ${qualified('ledger_stage', t.stageTable)} DROP COLUMN ${quoteIdent(c)}`)] : []),
+  ]);
+  if (dropped.length > 0) changes.push(`drop ${dropped.join(', ')} (never held a value) from ledger.${t.historyTable}`);
   if (rebuild) {
-    const withDrops = [...surface.statements];
-    if (dropped.length > 0) {
-      // between dropping the views (which read the columns) and re-creating them without
-      const at = history.length > 0 ? dropSurfaceDdl(t.target).length : 0;
-      withDrops.splice(
-        at,
-        0,
-        ...dropped.flatMap((c) => [
-          plain(`ALTER TABLE ${qualified('ledger', t.historyTable)} DROP COLUMN ${quoteIdent(c)}`),
-          ...(stage.includes(c) ? [plain(`ALTER TABLE ${qualified('ledger_stage', t.stageTable)} DROP COLUMN ${quoteIdent(c)}`)] : []),
-        ]),
-      );
-      changes.push(`drop ${dropped.join(', ')} (never held a value) from ledger.${t.historyTable}`);
-    }
-    statements.push(...withDrops);
+    // dropped columns go between dropping the views (which may read them) and re-creating them without
+    const at = history.length > 0 ? dropSurfaceDdl(t.target).length : 0;
+    statements.push(...surface.statements.slice(0, at), ...dropColumns, ...surface.statements.slice(at));
     if (history.length > 0) changes.push(`rebuild the query views of ${t.captureInstance}`);
+  } else {
+    statements.push(...dropColumns); // the views do not read them
   }
 
   if (!registered || registered.historyTable !== want.historyTable || !sameJson(registered.keyColumns, want.keyColumns) || !sameJson(registered.columns, want.columns)) {

@@ -103,6 +103,11 @@ export interface HistoryEvent {
   readonly taskTimedOutEventDetails?: { readonly resourceType: string; readonly resource: string } & ErrorDetails;
 }
 
+export interface ExecutionOwner {
+  readonly pid: number;
+  readonly hostname: string;
+}
+
 /** A persisted execution: `DescribeExecution` fields plus the full event history. */
 export interface ExecutionRecord {
   readonly executionArn: string;
@@ -122,6 +127,11 @@ export interface ExecutionRecord {
   readonly redriveDate?: string | null;
   /** sha256 of the substituted definition the execution ran (a redrive should run the same one). */
   readonly definitionSha256?: string;
+  /**
+   * The local process running the execution now (or last): a RUNNING record whose owner is gone was
+   * interrupted (kill -9, a crash) and is recovered by the next start (local/recover.ts).
+   */
+  readonly owner?: ExecutionOwner;
   readonly events: readonly HistoryEvent[];
 }
 

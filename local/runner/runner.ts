@@ -8,6 +8,7 @@
  */
 import './polyfill';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { RunOptions, StateMachine, StateMachineDefinition } from 'aws-local-stepfunctions' with { 'resolution-mode': 'import' };
 import {
   SNS_PUBLISH_RESOURCE,
@@ -314,6 +315,8 @@ function restoreJsonToString(value: unknown): unknown {
 interface HandlerContext {
   readonly includeTrace: boolean;
   readonly isFinished: () => boolean;
+  /** Task functions still running (an aborted execution's Lambda goes on until it returns). */
+  readonly inflight: Set<Promise<unknown>>;
 }
 
 function lambdaHandler(stateName: string, fn: TaskFunction, ctx: HandlerContext): (input: JsonValue) => Promise<JsonValue> {
@@ -321,11 +324,15 @@ function lambdaHandler(stateName: string, fn: TaskFunction, ctx: HandlerContext)
     if (ctx.isFinished()) throw new TaskFailure('States.Runtime', `Execution already ended; not invoking "${stateName}"`, { retryable: false, catchable: false });
     const payload = toJsonPayload(restoreJsonToString(input), `The input of task "${stateName}"`).json;
     let result: unknown;
+    const call = fn(payload);
+    ctx.inflight.add(call);
     try {
-      result = await fn(payload);
+      result = await call;
     } catch (err) {
       const { errorType, cause } = lambdaErrorCause(err, ctx.includeTrace);
       throw new TaskFailure(errorType, cause);
+    } finally {
+      ctx.inflight.delete(call);
     }
     return toJsonPayload(result, `The result of task "${stateName}"`).json;
   };
@@ -428,6 +435,8 @@ export interface PreparedMachine {
   readonly overrides: NonNullable<RunOptions['overrides']>;
   /** Set once the execution has ended: late task invocations are refused. */
   readonly ended: { value: boolean };
+  /** Task functions still running. */
+  readonly inflight: Set<Promise<unknown>>;
 }
 
 /**
@@ -442,7 +451,8 @@ export function prepareMachine(
   interpreterDefinition?: AslDefinition,
 ): PreparedMachine {
   const ended = { value: false };
-  const handlerCtx: HandlerContext = { includeTrace: opts.includeErrorTrace ?? true, isFinished: () => ended.value };
+  const inflight = new Set<Promise<unknown>>();
+  const handlerCtx: HandlerContext = { includeTrace: opts.includeErrorTrace ?? true, isFinished: () => ended.value, inflight };
   const taskResourceLocalHandlers = buildTaskHandlers(definition, opts.tasks, opts.publish, handlerCtx);
   const retryIntervalOverrides: Record<string, number> = {};
   if (opts.retryIntervalOverrideMs !== undefined) {
@@ -454,7 +464,7 @@ export function prepareMachine(
       validationOptions: { noValidate: true },
     });
   }
-  return { machine, overrides: { taskResourceLocalHandlers, retryIntervalOverrides }, ended };
+  return { machine, overrides: { taskResourceLocalHandlers, retryIntervalOverrides }, ended, inflight };
 }
 
 /** @internal One attempt of an execution: its first run, or a redrive appending to the same record. */
@@ -501,6 +511,7 @@ export async function driveExecution(
     }
   };
   const firstOfAttempt = events.length;
+  record.owner = { pid: process.pid, hostname: hostname() };
   for (const ev of attempt.leadingEvents ?? []) record1(ev);
   await opts.history.save(record);
   const saver = new CoalescingSaver(() => opts.history.save(record));
@@ -542,6 +553,9 @@ export async function driveExecution(
 
   const outcome = await settled;
   prepared.ended.value = true;
+  // An aborted (or timed-out) execution ends while a task may still run, like a Lambda after
+  // StopExecution: the record is final only once those returned, so compensation comes after them.
+  await Promise.allSettled([...prepared.inflight]);
   const last = events.length > firstOfAttempt ? events[events.length - 1] : undefined;
   let status: ExecutionStatus;
   if (outcome.ok) {

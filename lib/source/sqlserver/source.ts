@@ -571,5 +571,5 @@ export function checkConfigAgainstDiscovery(config: PipelineConfig, instances: r
       }
     }
   });
-  assertConfigMatchesSource(config, instances, unreadable);
+  assertConfigMatchesSource(config, instances, { extra: unreadable });
 }
