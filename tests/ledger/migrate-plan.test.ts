@@ -39,6 +39,8 @@ async function catalog(env: LocalEnvironment): Promise<string> {
 }
 
 describe.each(BACKENDS)('migrate on %s: the configuration is checked before anything touches the ledger', (backend) => {
+  // each test opens an on-disk ledger two or three times: slow on a busy 2-core machine
+  jest.setTimeout(400_000);
   let dir: string;
   let dbs: TestDatabase[] = [];
   const open = (config: PipelineConfig, extra: Partial<Parameters<typeof openLocalEnvironment>[0]> = {}): Promise<LocalEnvironment> =>
