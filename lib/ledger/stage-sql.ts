@@ -13,8 +13,26 @@ function typedValue(s: StoredColumn, from: string): string {
   const c = s.column;
   const text = `(${from}->>'${c.target}')`; // target names are validated [a-z0-9_]
   if (s.companion) return `CASE WHEN ${text} IS NULL THEN NULL ELSE coalesce(substring(${text} from '[.][0-9]{6}([0-9])'), '0')::smallint END`;
-  if (hasHundredNs(c.type)) return `regexp_replace(${text}, '([.][0-9]{6})[0-9]', '\\1')::${c.pgType}`;
-  return c.pgType === 'bytea' ? `decode(${text}, 'hex')` : `${text}::${c.pgType}`;
+  const micro = (t: string): string => (hasHundredNs(c.type) ? `regexp_replace(${t}, '([.][0-9]{6})[0-9]', '\\1')` : t);
+  if (c.type.kind === 'datetime' || c.type.kind === 'datetimeoffset') return `${timestampInputSql(text, micro)}::${c.pgType}`;
+  return c.pgType === 'bytea' ? `decode(${text}, 'hex')` : `${micro(text)}::${c.pgType}`;
+}
+
+/**
+ * A canonical UTC timestamp text `t` → text PostgreSQL's timestamptz input reads as the same instant,
+ * passed through `then` (the 100-ns truncation). Years 0001–9999 pass unchanged. The forms a zone
+ * conversion can produce beyond them (lib/types/canonical.ts isoYear) are rewritten: ISO 8601 expanded
+ * '+010000-01-01T…Z' → '10000-01-01T…Z'; astronomical year 0 (and below) '0000-12-31T…Z' →
+ * '0001-12-31T…Z BC' (PostgreSQL has no year 0: year Y ≤ 0 is 1 - Y BC). `t` is evaluated more than
+ * once: it must be a plain expression.
+ */
+export function timestampInputSql(t: string, then: (text: string) => string = (x) => x): string {
+  const bcYear = `lpad((1 - substring(${t} from '^(-?[0-9]+)-')::integer)::text, 4, '0')`;
+  return (
+    `CASE WHEN left(${t}, 1) = '+' THEN ${then(`regexp_replace(${t}, '^[+]0*([0-9]{4,})', '\\1')`)} ` +
+    `WHEN left(${t}, 1) = '-' OR left(${t}, 4) = '0000' THEN ${then(`${bcYear} || substring(${t} from '^-?[0-9]+(-.*)$')`)} || ' BC' ` +
+    `ELSE ${then(t)} END`
+  );
 }
 
 /**
@@ -32,7 +50,7 @@ export function stageInsertSql(t: ResolvedTable): string {
     `decode(r.seqval, 'hex')`,
     'r.op',
     'r.before',
-    `r."validFrom"::timestamptz`,
+    `${timestampInputSql('r."validFrom"')}::timestamptz`,
     `decode(r."rowHash", 'hex')`,
     'r.extra',
     ...stored.map((c) => typedValue(c, 'r."values"')),
