@@ -4,6 +4,19 @@ import { hasHundredNs } from '../types/hundred-ns';
 import { storedColumns, type StoredColumn } from './table-ddl';
 
 /**
+ * The most one Load statement carries as its `:rows` parameter (JSON text, counted as it travels:
+ * escaped inside the request's JSON), well below the Data API's 4 MiB request limit. A single staged
+ * or quarantined row must fit in it too: ApplyRules quarantines a change whose row is larger and
+ * keeps the quarantine row under it (functions/transform/row-size.ts).
+ */
+export const MAX_PARAMETER_BYTES = 3 * 1024 * 1024;
+
+/** Bytes one row (a chunk line) adds to a Load statement's `:rows` parameter, as splitLinesBySize counts them. */
+export function parameterBytes(row: unknown): number {
+  return Buffer.byteLength(JSON.stringify(JSON.stringify(row))) + 1;
+}
+
+/**
  * `(r.values->>'col')::<type>`: the typed value of a stored business column from a staged JSON row.
  * A precision-7 time column's canonical text may carry a seventh fractional digit: the typed column
  * gets the text without it (truncated, never rounded: PostgreSQL would round .9999999 up to the next
@@ -63,10 +76,14 @@ export function stageInsertSql(t: ResolvedTable): string {
   );
 }
 
-/** Rejected rows → ledger.quarantine, idempotent per change. Parameters: :runId, :ci, :rows. */
+/**
+ * Rejected rows → ledger.quarantine, idempotent per change. Parameters: :runId, :ci, :rows.
+ * row_data is `{"after": …, "before": …}`, plus `"withheld"` when values PostgreSQL cannot hold (or too
+ * large for one statement) were left out of the images (functions/transform/quarantine-row.ts).
+ */
 export const QUARANTINE_INSERT_SQL =
   `INSERT INTO ledger.quarantine (run_id, capture_instance, lsn, seqval, op, commit_time, row_data, reasons) ` +
   `SELECT :runId, :ci, decode(r.lsn, 'hex'), decode(r.seqval, 'hex'), r.op, r."commitTime", ` +
-  `jsonb_build_object('after', r.row, 'before', r.before), r.reasons ` +
-  `FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(lsn text, seqval text, op text, "commitTime" text, row jsonb, before jsonb, reasons jsonb) ` +
+  `jsonb_build_object('after', r.row, 'before', r.before) || CASE WHEN r.withheld IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('withheld', r.withheld) END, r.reasons ` +
+  `FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(lsn text, seqval text, op text, "commitTime" text, row jsonb, before jsonb, reasons jsonb, withheld jsonb) ` +
   `ON CONFLICT (capture_instance, lsn, seqval, op) DO NOTHING`;
