@@ -102,11 +102,15 @@ function extraReasons(extra: Readonly<Record<string, string | null>> | null): Re
   return reasons;
 }
 
-/** A change too large for one Load statement: never staged, quarantined with what to do. */
-function sizeReason(bytes: number, row: { values: Readonly<Record<string, string | null>>; before: Readonly<Record<string, string | null>> | null; extra: Readonly<Record<string, string | null>> | null }): RejectionReason {
+type Values = Readonly<Record<string, string | null>>;
+
+/** A change too large for one Load statement: never staged, quarantined with what to do (columns by source name, like every reason). */
+function sizeReason(table: ResolvedTable, bytes: number, row: { values: Values; before: Values | null; extra: Values | null }): RejectionReason {
+  const sourceName = new Map(table.columns.map((c) => [c.target, c.source]));
+  const bySource = (v: Values | null): Values | null => v && Object.fromEntries(Object.entries(v).map(([k, x]) => [sourceName.get(k) ?? k, x]));
   const largest = largestValues([
-    { label: '', values: row.values },
-    { label: 'before-image ', values: row.before },
+    { label: '', values: bySource(row.values) },
+    { label: 'before-image ', values: bySource(row.before) },
     { label: '_extra ', values: row.extra },
   ]);
   return {
@@ -165,7 +169,7 @@ export function transformChange(
   };
   const accepted = { ...row, rowHash: rowHash(row) };
   const bytes = oversize(accepted);
-  if (bytes !== null) return rejectedRow(change, op, before, [sizeReason(bytes, row)]);
+  if (bytes !== null) return rejectedRow(change, op, before, [sizeReason(table, bytes, row)]);
   return { accepted };
 }
 

@@ -93,7 +93,7 @@ describe('changes too large for one Load statement', () => {
         rule: 'size',
         column: 'Notes',
         message: expect.stringMatching(
-          /^the change is 3\.1 MiB as a staged row, more than the 3\.0 MiB one Data API statement of Load carries \(largest values: _extra Notes \(800,001 characters\), modified_at \(27 characters\), before-image modified_at \(27 characters\)\); .*mask, method hash or redact.*`cdc-ledger quarantine replay`/,
+          /^the change is 3\.1 MiB as a staged row, more than the 3\.0 MiB one Data API statement of Load carries \(largest values: _extra Notes \(800,001 characters\), ModifiedAt \(27 characters\), before-image ModifiedAt \(27 characters\)\); .*mask, method hash or redact.*`cdc-ledger quarantine replay`/,
         ),
       },
     ]);
