@@ -2,12 +2,11 @@ import type { ChunkStore } from '../../lib/chunks/port';
 import type { ResolvedTable } from '../../lib/config/resolve';
 import type { LedgerDb } from '../../lib/data-api/client';
 import { jsonText } from '../../lib/data-api/params';
-import { QUARANTINE_INSERT_SQL, stageInsertSql } from '../../lib/ledger/stage-sql';
+import { MAX_PARAMETER_BYTES, QUARANTINE_INSERT_SQL, stageInsertSql } from '../../lib/ledger/stage-sql';
 import { readManifest, TransformManifest } from '../../lib/pipeline/manifest';
 import type { LoadInput, LoadOutput } from '../../lib/pipeline/state';
 
-/** Stay well below the Data API's 4 MiB request limit, counting the JSON escaping of the parameter. */
-export const MAX_PARAMETER_BYTES = 3 * 1024 * 1024;
+export { MAX_PARAMETER_BYTES };
 
 /** Splits rows into batches whose JSON (as it travels, escaped inside a string) stays under `maxBytes`. */
 export function splitBySize<T>(rows: readonly T[], maxBytes: number): T[][] {

@@ -6,6 +6,9 @@ import type { CdcChangeRow } from '../../lib/source/port';
 import { runRules } from '../../lib/rules/apply';
 import type { RuleProgram } from '../../lib/rules/compile';
 import { canonicalTimestamp, canonicalValue } from '../../lib/types/canonical';
+import { unstorableTextProblem } from '../../lib/types/storable-text';
+import { quarantineRow } from './quarantine-row';
+import { formatBytes, largestValues, MAX_ROW_BYTES, oversize } from './row-size';
 
 export { rulesHash } from '../../lib/rules/identity';
 
@@ -83,6 +86,56 @@ function extraColumns(table: ResolvedTable, values: Readonly<Record<string, stri
   return extra.length > 0 ? Object.fromEntries(extra) : null;
 }
 
+/** `_extra` is jsonb: a captured column the config does not list must hold storable text too. */
+function extraReasons(extra: Readonly<Record<string, string | null>> | null): RejectionReason[] {
+  const reasons: RejectionReason[] = [];
+  for (const [k, v] of Object.entries(extra ?? {})) {
+    const problem = v === null ? null : unstorableTextProblem(v);
+    if (problem !== null) {
+      reasons.push({
+        rule: 'type',
+        column: k,
+        message: `${problem}, which PostgreSQL cannot store (a captured column the config does not list, kept in _extra) — correct the value in the source table; until then the row's changes are quarantined`,
+      });
+    }
+  }
+  return reasons;
+}
+
+type Values = Readonly<Record<string, string | null>>;
+
+/** A change too large for one Load statement: never staged, quarantined with what to do (columns by source name, like every reason). */
+function sizeReason(table: ResolvedTable, bytes: number, row: { values: Values; before: Values | null; extra: Values | null }): RejectionReason {
+  const sourceName = new Map(table.columns.map((c) => [c.target, c.source]));
+  const bySource = (v: Values | null): Values | null => v && Object.fromEntries(Object.entries(v).map(([k, x]) => [sourceName.get(k) ?? k, x]));
+  const largest = largestValues([
+    { label: '', values: bySource(row.values) },
+    { label: 'before-image ', values: bySource(row.before) },
+    { label: '_extra ', values: row.extra },
+  ]);
+  return {
+    rule: 'size',
+    column: largest.column,
+    message:
+      `the change is ${formatBytes(bytes)} as a staged row, more than the ${formatBytes(MAX_ROW_BYTES)} one Data API statement of Load carries (largest values: ${largest.text}); ` +
+      `the ledger cannot hold a change this large — shrink the column with a rule (mask, method hash or redact) and run \`cdc-ledger quarantine replay\`, or leave it out of the capture instance`,
+  };
+}
+
+function rejectedRow(change: CdcChangeRow, op: string, before: CdcChangeRow | null, reasons: readonly RejectionReason[]): TransformResult {
+  return {
+    rejected: quarantineRow({
+      lsn: change.lsn,
+      seqval: change.seqval,
+      op,
+      commitTime: change.commitTime,
+      row: change.values,
+      before: before ? before.values : null,
+      reasons,
+    }),
+  };
+}
+
 /**
  * One change (with its before-image for an update, when captured) → a ledger row or a rejection.
  * Pure: no I/O, the same input always gives the same output.
@@ -102,19 +155,9 @@ export function transformChange(
   // tran_end_time is a datetime (1/300 s); _valid_from is a microsecond timestamptz without a 100-ns companion
   const validFrom = canonicalTimestamp(change.commitTime, timeZone, 6);
   if ('error' in validFrom) reasons.push({ rule: 'commitTime', message: `tran_end_time ${validFrom.error}` });
-  if (reasons.length > 0 || 'error' in validFrom) {
-    return {
-      rejected: {
-        lsn: change.lsn,
-        seqval: change.seqval,
-        op,
-        commitTime: change.commitTime,
-        row: change.values,
-        before: before ? before.values : null,
-        reasons,
-      },
-    };
-  }
+  const extra = extraColumns(table, change.values);
+  reasons.push(...extraReasons(extra));
+  if (reasons.length > 0 || 'error' in validFrom) return rejectedRow(change, op, before, reasons);
   const row = {
     lsn: change.lsn,
     seqval: change.seqval,
@@ -122,9 +165,12 @@ export function transformChange(
     validFrom: validFrom.value,
     values,
     before: beforeValues,
-    extra: extraColumns(table, change.values),
+    extra,
   };
-  return { accepted: { ...row, rowHash: rowHash(row) } };
+  const accepted = { ...row, rowHash: rowHash(row) };
+  const bytes = oversize(accepted);
+  if (bytes !== null) return rejectedRow(change, op, before, [sizeReason(table, bytes, row)]);
+  return { accepted };
 }
 
 /** An update that changed nothing: after-image equal to before-image on every captured column. */

@@ -19,6 +19,21 @@ export interface RejectionReason {
   readonly message: string;
 }
 
+/**
+ * A source value left out of a quarantine row's images because ledger.quarantine (jsonb) cannot hold
+ * it — a NUL or a lone surrogate — or because the row would be too large for one Load statement.
+ * What identifies it instead: its length and the SHA-256 of its UTF-16LE code units (SQL Server:
+ * HASHBYTES('SHA2_256', CAST(col AS nvarchar(max)))), and, when short, its exact text as a JSON string
+ * literal (escapes keep NUL and lone surrogates: JSON.parse(json) is the value).
+ */
+export interface WithheldValue {
+  readonly problem: string;
+  /** UTF-16 code units (what SQL Server's LEN counts for nvarchar, trailing blanks included). */
+  readonly characters: number;
+  readonly sha256: string;
+  readonly json?: string;
+}
+
 /** One change refused by the rules (an NDJSON line of a rejected chunk → ledger.quarantine). */
 export interface RejectedRow {
   readonly lsn: string;
@@ -28,6 +43,8 @@ export interface RejectedRow {
   readonly row: Readonly<Record<string, string | null>>;
   readonly before: Readonly<Record<string, string | null>> | null;
   readonly reasons: readonly RejectionReason[];
+  /** Values left out of `row` / `before`, keyed 'after.<column>' / 'before.<column>' (absent when none). */
+  readonly withheld?: Readonly<Record<string, WithheldValue>>;
 }
 
 /** (lsn, seqval, op) order, the order of the ledger and of content hashes. */

@@ -1,4 +1,6 @@
+import { shortestFloat32Text } from './float32';
 import type { SqlServerType } from './sqlserver-type';
+import { unstorableTextProblem } from './storable-text';
 import { utcFromFields, wallClockToUtcMs } from './time-zone';
 
 /**
@@ -10,10 +12,15 @@ import { utcFromFields, wallClockToUtcMs } from './time-zone';
  * - strings: unchanged (length checked);
  * - date 'YYYY-MM-DD'; time 'HH:MM:SS.ffffff';
  * - datetime, datetime2, datetimeoffset: UTC 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (source zone applied to datetime*);
+ *   a UTC year outside 0000..9999 (9999-12-31 23:59 west of UTC is year 10000) as ISO 8601 expanded
+ *   '+010000-01-01T05:59:59.999999Z' (isoYear); year 0000 is 1 BC;
  * - time and timestamps of precision 7 whose 100-ns digit is not 0: 7 fractional digits
  *   ('HH:MM:SS.fffffff', '….fffffffZ'); with a 0 seventh digit they keep 6 (lib/types/hundred-ns.ts).
+ * - float: the shortest round-trip decimal (JavaScript's String(number)); real: the shortest decimal
+ *   of the float32 (lib/types/float32.ts); -0 is '0';
  * - uniqueidentifier: lower case; binary: lower-case hex.
- * Returns { error } when the value does not fit its declared type: that row is quarantined, not crashed on.
+ * Returns { error } when the value does not fit its declared type or PostgreSQL cannot store it (a
+ * NUL, a lone surrogate): that row is quarantined, not crashed on.
  */
 export type Canonical = { value: string } | { error: string };
 
@@ -21,7 +28,7 @@ const INT_RE = /^[+-]?\d+$/;
 const DEC_RE = /^([+-]?)(\d*)(?:\.(\d*))?$/;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?$/;
-const DT_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(?:\s*(Z|[+-]\d{2}:?\d{2}))?$/;
+const DT_RE = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(?:\s*(Z|[+-]\d{2}:?\d{2}))?$/;
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const HEX_RE = /^(?:0x)?((?:[0-9a-fA-F]{2})*)$/;
 
@@ -38,7 +45,10 @@ export function canonicalValue(raw: string, type: SqlServerType, timeZone: strin
     case 'float': {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n)) return { error: `${JSON.stringify(raw)} is not a finite number` };
-      return { value: String(n) };
+      if (type.name === 'float') return { value: String(n) };
+      const f = Math.fround(n);
+      if (!Number.isFinite(f)) return { error: `${raw} is out of range for real` };
+      return { value: shortestFloat32Text(f) };
     }
     case 'bit':
       if (raw === '1' || raw.toLowerCase() === 'true') return { value: 'true' };
@@ -48,7 +58,10 @@ export function canonicalValue(raw: string, type: SqlServerType, timeZone: strin
       if (type.length !== 'max' && [...raw].length > type.length) {
         return { error: `${[...raw].length} characters do not fit ${type.name}(${type.length})` };
       }
-      if (raw.includes('\u0000')) return { error: 'contains a NUL character, which PostgreSQL text cannot store' };
+      {
+        const problem = unstorableTextProblem(raw);
+        if (problem !== null) return { error: `${problem}, which PostgreSQL cannot store — correct the value in the source table; until then the row's changes are quarantined` };
+      }
       return { value: raw };
     case 'date': {
       const m = DATE_RE.exec(raw);
@@ -57,7 +70,7 @@ export function canonicalValue(raw: string, type: SqlServerType, timeZone: strin
     }
     case 'time': {
       const m = TIME_RE.exec(raw);
-      if (!m) return { error: `${JSON.stringify(raw)} is not a time (HH:MM:SS.fffffff)` };
+      if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) return { error: `${JSON.stringify(raw)} is not a time (HH:MM:SS.fffffff)` };
       const frac = fraction(m[4], type.precision);
       if ('error' in frac) return frac;
       return { value: `${m[1]}:${m[2]}:${m[3] ?? '00'}.${frac.value}` };
@@ -134,6 +147,27 @@ export function canonicalTimestamp(raw: string, zone: string | undefined, precis
   } else {
     return { error: `${JSON.stringify(raw)} has no UTC offset` };
   }
-  const iso = new Date(utcMs).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
-  return { value: `${iso.slice(0, 19)}.${frac.value}Z` };
+  const utc = new Date(utcMs);
+  const year = utc.getUTCFullYear();
+  if (!(year >= PG_MIN_YEAR && year <= PG_MAX_YEAR)) return { error: `${JSON.stringify(raw)} is year ${year} in UTC, outside what PostgreSQL's timestamptz holds` };
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const date = `${isoYear(year)}-${two(utc.getUTCMonth() + 1)}-${two(utc.getUTCDate())}`;
+  return { value: `${date}T${two(utc.getUTCHours())}:${two(utc.getUTCMinutes())}:${two(utc.getUTCSeconds())}.${frac.value}Z` };
+}
+
+/** PostgreSQL's timestamptz: 4713 BC (astronomical year -4712) to 294276 AD. */
+const PG_MIN_YEAR = -4712;
+const PG_MAX_YEAR = 294276;
+
+/**
+ * The year of a canonical timestamp (astronomical numbering: year 0 is 1 BC): 4 digits for 0000–9999,
+ * otherwise ISO 8601's expanded form, a sign and 6 digits ('+010000', '-000001'), exactly as
+ * JavaScript's Date.prototype.toISOString writes it. Years 0001–9999 are written as they always were,
+ * so no existing canonical text (or row hash) changes; only conversions out of SQL Server's range
+ * (9999-12-31 west of UTC, 0001-01-01 east of it) reach the other forms.
+ */
+export function isoYear(year: number): string {
+  if (!Number.isInteger(year)) throw new RangeError(`year ${year} is not an integer`);
+  if (year >= 0 && year <= 9999) return String(year).padStart(4, '0');
+  return `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}`;
 }

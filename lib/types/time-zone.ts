@@ -12,6 +12,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
     f = new Intl.DateTimeFormat('en-US', {
       timeZone,
       hourCycle: 'h23',
+      era: 'short',
       year: 'numeric',
       month: '2-digit',
       day: '2-digit',
@@ -35,11 +36,18 @@ export function utcFromFields(y: number, mo: number, d: number, h = 0, mi = 0, s
   return dt.getTime();
 }
 
-/** Offset of `timeZone` from UTC at the instant `utcMs`, in milliseconds (local - UTC). */
+/**
+ * Offset of `timeZone` from UTC at the instant `utcMs`, in milliseconds (local - UTC).
+ * Intl writes years before 1 as era years ('1 BC' is year 0): they are turned back into astronomical
+ * years, so an instant in year 0 (0001-01-01 00:00 east of UTC, in UTC) gets its zone's offset, not one
+ * off by a year.
+ */
 export function zoneOffsetMsUncached(timeZone: string, utcMs: number): number {
   const parts = formatter(timeZone).formatToParts(new Date(utcMs));
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = utcFromFields(get('year'), get('month'), get('day'), get('hour') % 24, get('minute'), get('second'));
+  const era = parts.find((p) => p.type === 'era')?.value;
+  const year = era === 'BC' || era === 'B' ? 1 - get('year') : get('year');
+  const asUtc = utcFromFields(year, get('month'), get('day'), get('hour') % 24, get('minute'), get('second'));
   const wholeSecondUtc = Math.floor(utcMs / 1000) * 1000;
   return asUtc - wholeSecondUtc;
 }

@@ -26,3 +26,19 @@ test('wall clock → UTC around DST: the repeated hour takes the earlier instant
   expect(new Date(wallClockToUtcMs(utcFromFields(2026, 3, 8, 2, 30), 'America/Chicago')).toISOString()).toBe('2026-03-08T08:30:00.000Z');
   expect(new Date(wallClockToUtcMs(utcFromFields(1, 1, 1), 'UTC')).toISOString()).toBe('0001-01-01T00:00:00.000Z');
 });
+
+test('instants before year 1 get their zone offset (Intl writes them as era years: 1 BC is year 0)', () => {
+  // Local mean time before standard time: Tokyo +9:18:59, Chicago -5:50:36 — the same on both sides of 0001-01-01.
+  for (const [zone, minutes] of [
+    ['Asia/Tokyo', 9 * 60 + 18 + 59 / 60],
+    ['America/Chicago', -(5 * 60 + 50 + 36 / 60)],
+    ['Asia/Kathmandu', 5 * 60 + 41 + 16 / 60],
+    ['UTC', 0],
+  ] as const) {
+    for (const at of [utcFromFields(0, 12, 31, 12), utcFromFields(1, 1, 1, 12), utcFromFields(-100, 6, 1)]) {
+      expect(zoneOffsetMsUncached(zone, at) / 60_000).toBeCloseTo(minutes, 6);
+    }
+  }
+  // 0001-01-01 00:00 in Tokyo is still 0000-12-31 in UTC
+  expect(new Date(wallClockToUtcMs(utcFromFields(1, 1, 1), 'Asia/Tokyo')).toISOString()).toBe('0000-12-31T14:41:01.000Z');
+});

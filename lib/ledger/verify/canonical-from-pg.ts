@@ -1,3 +1,5 @@
+import { isoYear } from '../../types/canonical';
+
 /**
  * A stored ledger value (read back as PostgreSQL text) → the canonical text it was hashed as
  * (docs/hashing.md). Pure; the read expressions make the text independent of session settings.
@@ -39,7 +41,8 @@ export function readExpr(column: string, kind: PgKind): string {
   }
 }
 
-const TS_RE = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?$/;
+/** `(ts AT TIME ZONE 'UTC')::text` (DateStyle ISO): years of 4 or more digits, ' BC' before year 1. */
+const TS_RE = /^(\d{4,})(-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?( BC)?$/;
 const TIME_RE = /^(\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?$/;
 
 export function canonicalFromPg(kind: PgKind, text: string): string {
@@ -47,7 +50,9 @@ export function canonicalFromPg(kind: PgKind, text: string): string {
     case 'timestamptz': {
       const m = TS_RE.exec(text);
       if (!m) throw new RangeError(`unexpected timestamp text ${JSON.stringify(text)}`);
-      return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(6, '0')}Z`;
+      // '10000-01-01 05:59:59.999999' → '+010000-01-01T05:59:59.999999Z'; '0001-12-31 10:00:00 BC' (year 0) → '0000-12-31T10:00:00.000000Z'
+      const year = m[5] ? 1 - Number(m[1]) : Number(m[1]);
+      return `${isoYear(year)}${m[2]}T${m[3]}.${(m[4] ?? '').padEnd(6, '0')}Z`;
     }
     case 'time': {
       const m = TIME_RE.exec(text);
