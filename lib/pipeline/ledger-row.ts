@@ -29,10 +29,3 @@ export interface RejectedRow {
   readonly before: Readonly<Record<string, string | null>> | null;
   readonly reasons: readonly RejectionReason[];
 }
-
-/** (lsn, seqval, op) order, the order of the ledger and of content hashes. */
-export function compareChange(a: { lsn: string; seqval: string; op: string }, b: { lsn: string; seqval: string; op: string }): number {
-  if (a.lsn !== b.lsn) return a.lsn < b.lsn ? -1 : 1;
-  if (a.seqval !== b.seqval) return a.seqval < b.seqval ? -1 : 1;
-  return a.op < b.op ? -1 : a.op > b.op ? 1 : 0;
-}

@@ -1,7 +1,7 @@
 import type { ResolvedTable } from '../../config/resolve';
 import type { LedgerDb } from '../../data-api/client';
 import type { DigestRecord, DigestStore } from '../../digests/port';
-import { compareChange } from '../../pipeline/ledger-row';
+import { compareChange } from '../change-order';
 import { readDigests } from '../digest-rows';
 import { chainStep, GENESIS_CHAIN_HEAD, rowHash } from '../row-hash';
 import { compareDigests, rowDigests } from './check-digests';
