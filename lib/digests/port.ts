@@ -7,18 +7,22 @@ import * as t from 'io-ts';
 const Hex = t.refinement(t.string, (s) => /^[0-9a-f]*$/.test(s), 'hex');
 const Seq = t.union([t.number, t.null]);
 
-export const DigestRecord = t.type({
-  captureInstance: t.string,
-  runId: t.string,
-  iteration: t.number,
-  firstLsn: t.union([Hex, t.null]),
-  lastLsn: t.union([Hex, t.null]),
-  rows: t.number,
-  firstSeq: Seq,
-  lastSeq: Seq,
-  chainHead: t.union([Hex, t.null]),
-  hashVersion: t.number,
-});
+export const DigestRecord = t.intersection([
+  t.type({
+    captureInstance: t.string,
+    runId: t.string,
+    iteration: t.number,
+    firstLsn: t.union([Hex, t.null]),
+    lastLsn: t.union([Hex, t.null]),
+    rows: t.number,
+    firstSeq: Seq,
+    lastSeq: Seq,
+    chainHead: t.union([Hex, t.null]),
+    hashVersion: t.number,
+  }),
+  /** The rows are late-appended changes (quarantine replay): stored only when true. */
+  t.partial({ late: t.boolean }),
+]);
 export type DigestRecord = t.TypeOf<typeof DigestRecord>;
 
 export interface DigestStore {
@@ -37,10 +41,10 @@ export function digestKey(d: Pick<DigestRecord, 'captureInstance' | 'runId' | 'i
   return `${d.captureInstance}/${d.runId}/${String(d.iteration).padStart(4, '0')}.json`;
 }
 
-/** The stored form: stable key order, so equal digests are equal bytes. */
+/** The stored form: stable key order, so equal digests are equal bytes; `late` only when true (earlier digests keep their bytes). */
 export function serializeDigest(d: DigestRecord): string {
   const { captureInstance, runId, iteration, firstLsn, lastLsn, rows, firstSeq, lastSeq, chainHead, hashVersion } = d;
-  return `${JSON.stringify({ captureInstance, runId, iteration, firstLsn, lastLsn, rows, firstSeq, lastSeq, chainHead, hashVersion })}\n`;
+  return `${JSON.stringify({ captureInstance, runId, iteration, firstLsn, lastLsn, rows, firstSeq, lastSeq, chainHead, hashVersion, ...(d.late === true ? { late: true } : {}) })}\n`;
 }
 
 export function sameDigest(a: DigestRecord, b: DigestRecord): boolean {

@@ -25,6 +25,6 @@ export async function verifyLedger(
     throw new ConfigError(`--table ${opts.table ?? ''}: no such capture instance (configured: ${config.tables.map((t) => t.captureInstance).join(', ')})`);
   }
   const reports: TableReport[] = [];
-  for (const t of tables) reports.push(await verifyTable(db, store, t, opts));
+  for (const t of tables) reports.push(await verifyTable(db, store, t, { sourceTimeZone: config.sourceTimeZone }, opts));
   return { ok: reports.every((r) => r.ok), tables: reports, rows: reports.reduce((n, r) => n + r.rows, 0), ms: Date.now() - started };
 }
