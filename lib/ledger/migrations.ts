@@ -169,6 +169,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ...protectTableDdl('ledger', 'quarantine_replays'),
     ],
   },
+  {
+    version: 13,
+    name: 'ledger identity: the namespace of its digests in the digest store',
+    statements: [
+      // Created once. A ledger that already has digests keeps them where they are: the store's root
+      // (digest_namespace ''); a new ledger writes its digests under its id.
+      `CREATE TABLE IF NOT EXISTS ledger.identity (
+         id integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+         ledger_id uuid NOT NULL UNIQUE,
+         digest_namespace text NOT NULL CHECK (digest_namespace = '' OR digest_namespace = ledger_id::text),
+         created_at timestamptz NOT NULL DEFAULT now()
+       )`,
+      `INSERT INTO ledger.identity (id, ledger_id, digest_namespace)
+       SELECT 1, u.id, CASE WHEN EXISTS (SELECT 1 FROM ledger.digests) THEN '' ELSE u.id::text END FROM (SELECT gen_random_uuid() AS id) u
+       ON CONFLICT (id) DO NOTHING`,
+      ...protectTableDdl('ledger', 'identity'),
+    ],
+  },
 ];
 
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS public.cdc_ledger_migrations (

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { replayQuarantine } from '../../functions/run/replay/replay-quarantine';
 import { digestKey, serializeDigest } from '../../lib/digests/port';
+import { readLedgerIdentity } from '../../lib/ledger/identity';
 import { chainStep, rowHash } from '../../lib/ledger/row-hash';
 import type { PipelineConfig } from '../../lib/config/resolve';
 import { verifyLedger } from '../../lib/ledger/verify/verify-ledger';
@@ -104,9 +105,10 @@ describe.each(BACKENDS)('quarantine replay after a rule fix on %s', (backend) =>
     const late = d.rows.filter((r) => r[1] === 'true').map((r) => r[0]);
     expect(late).toHaveLength(1);
     expect(late[0]).toMatch(/^replay-/);
-    const stored = await t.env.runtime.digests.list('dbo_Inventory');
+    const ns = (await readLedgerIdentity(t.env.db))!.digestNamespace;
+    const stored = await t.env.runtime.digests.list(ns, 'dbo_Inventory');
     expect(stored.filter((x) => x.late === true).map((x) => x.runId)).toEqual(late);
-    const file = readFileSync(join(t.env.dataDir, 'digests', ...digestKey({ captureInstance: 'dbo_Inventory', runId: String(late[0]), iteration: 1 }).split('/')), 'utf8');
+    const file = readFileSync(join(t.env.dataDir, 'digests', ...digestKey(ns, { captureInstance: 'dbo_Inventory', runId: String(late[0]), iteration: 1 }).split('/')), 'utf8');
     expect(file).toMatch(/"hashVersion":1,"late":true}\n$/);
     // every other digest keeps the bytes it had before late digests existed: no "late" key
     expect(stored.filter((x) => x.late !== true).every((x) => !serializeDigest(x).includes('late'))).toBe(true);
@@ -155,7 +157,8 @@ describe.each(BACKENDS)('quarantine replay after a rule fix on %s', (backend) =>
 
     it('the same out-of-order row when its digest does not say late', async () => {
       const { seq, runId } = await lateRow();
-      const file = join(t.env.dataDir, 'digests', ...digestKey({ captureInstance: 'dbo_Inventory', runId, iteration: 1 }).split('/'));
+      const ns = (await readLedgerIdentity(t.env.db))!.digestNamespace;
+      const file = join(t.env.dataDir, 'digests', ...digestKey(ns, { captureInstance: 'dbo_Inventory', runId, iteration: 1 }).split('/'));
       const original = readFileSync(file, 'utf8');
       const where = `WHERE run_id = '${runId}' AND capture_instance = 'dbo_Inventory'`;
       await asTamperingSuperuser(t.env.targetDb, inv(), (s) => s.query(`UPDATE ledger.digests SET late = false ${where}`), 'ledger.digests');

@@ -1,6 +1,6 @@
 import type { ResolvedTable } from '../../config/resolve';
 import type { LedgerDb } from '../../data-api/client';
-import type { DigestStore } from '../../digests/port';
+import { namespaceLocation, type DigestStore } from '../../digests/port';
 import { readDigests } from '../digest-rows';
 import { chainStep, GENESIS_CHAIN_HEAD, rowHash } from '../row-hash';
 import { compareDigests, rowDigests, type RowDigest } from './check-digests';
@@ -43,8 +43,9 @@ export interface VerifyTableOptions {
   readonly pageRows?: number;
 }
 
-/** The source time zone (late rows' commit times). */
+/** Where this ledger's digests are in the store, and the source time zone (late rows' commit times). */
 export interface VerifyScope {
+  readonly digestNamespace: string;
   readonly sourceTimeZone: string;
 }
 
@@ -53,15 +54,15 @@ const hex = (s: string): string => `0x${s}`;
 /**
  * Recomputes one history table (docs/ledger.md "Verification"): every row hash from the stored typed
  * values, the chain in _seq order, each digest's rows, LSNs and chain head, source order along _seq
- * (late-appended changes apart), and the digests in the database against the digest store. Stops
- * at the first bad row.
+ * (late-appended changes apart), and the digests in the database against the digest store (this
+ * ledger's namespace). Stops at the first bad row.
  */
 export async function verifyTable(db: LedgerDb, store: DigestStore, t: ResolvedTable, scope: VerifyScope, opts: VerifyTableOptions = {}): Promise<TableReport> {
   const started = Date.now();
   const ci = t.captureInstance;
-  const [dbDigests, allStored] = await Promise.all([readDigests(db, ci, opts.runId), store.list(ci)]);
+  const [dbDigests, allStored] = await Promise.all([readDigests(db, ci, opts.runId), store.list(scope.digestNamespace, ci)]);
   const storeDigests = opts.runId ? allStored.filter((d) => d.runId === opts.runId) : allStored;
-  const compared = compareDigests(dbDigests, storeDigests, store.location);
+  const compared = compareDigests(dbDigests, storeDigests, namespaceLocation(store, scope.digestNamespace));
   const problems = compared.problems;
   // The store is the reference for the rows (it is outside the database); a digest only in the database still counts.
   const reference = rowDigests([...storeDigests, ...dbDigests.filter((d) => !storeDigests.some((s) => s.runId === d.runId && s.iteration === d.iteration))]);
