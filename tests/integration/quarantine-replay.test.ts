@@ -228,4 +228,31 @@ describe.each(BACKENDS)('quarantine replay after a rule fix on %s', (backend) =>
       }
     });
   });
+
+  it('accepts a replay made by the previous code: its digest does not say late, its changes are marked in ledger.quarantine', async () => {
+    // Rewrite this replay into what the previous code left: replayed_at/replay_run_id on the quarantine row,
+    // no ledger.quarantine_replays row, a digest without late (in the database and in the store).
+    const inv = t.env.config.tables.find((x) => x.captureInstance === 'dbo_Inventory')!;
+    const runId = String((await t.env.targetDb.query(`SELECT run_id FROM ledger.digests WHERE late AND capture_instance = 'dbo_Inventory'`)).rows[0]?.[0]);
+    await asTamperingSuperuser(
+      t.env.targetDb,
+      inv,
+      async (s) => {
+        await s.query(`UPDATE ledger.quarantine q SET replayed_at = r.replayed_at, replay_run_id = r.replay_run_id FROM ledger.quarantine_replays r WHERE r.quarantine_id = q.id`);
+        await s.query(`DELETE FROM ledger.quarantine_replays`);
+      },
+      'ledger.quarantine_replays',
+    );
+    await asTamperingSuperuser(t.env.targetDb, inv, (s) => s.query(`UPDATE ledger.digests SET late = false WHERE run_id = '${runId}'`), 'ledger.digests');
+    const ns = (await readLedgerIdentity(t.env.db))!.digestNamespace;
+    const file = join(t.env.dataDir, 'digests', ...digestKey(ns, { captureInstance: 'dbo_Inventory', runId, iteration: 1 }).split('/'));
+    writeFileSync(file, readFileSync(file, 'utf8').replace(',"late":true', ''));
+
+    const r = await verifyLedger(t.env.db, t.env.runtime.digests, t.env.config, { table: 'dbo_Inventory' });
+    expect(r.tables[0]).toMatchObject({ ok: true, lateRows: 1, firstBadRow: null, problems: [] });
+    // and a later replay of the same run appends nothing: the old marks still count as replayed
+    const fixed = without(t.env.config, 'stock-not-negative');
+    const replayedRun = String((await t.env.targetDb.query(`SELECT run_id FROM ledger.quarantine WHERE replay_run_id = $1`, [runId])).rows[0]?.[0]);
+    expect(await replayQuarantine(t.env.db, fixed, t.env.runtime.digests, replayedRun, process.env, new Date(Date.now() + 3000))).toMatchObject({ considered: 0, appended: 0 });
+  });
 });

@@ -1,6 +1,6 @@
 import { positionKey } from '../../lib/ledger/change-order';
 import type { RowDigest } from '../../lib/ledger/verify/check-digests';
-import type { ReplayedChange } from '../../lib/ledger/verify/read-replays';
+import type { ReplayedChange, ReplayRecord } from '../../lib/ledger/verify/read-replays';
 import type { StoredRow } from '../../lib/ledger/verify/read-rows';
 import { SourceOrder } from '../../lib/ledger/verify/source-order';
 
@@ -15,8 +15,8 @@ function row(seq: number, at: number, runId: string, vf = validFrom(at)): Stored
 function digest(runId: string, firstSeq: number, lastSeq: number, late = false): RowDigest {
   return { captureInstance: 'dbo_T', runId, iteration: 1, firstLsn: null, lastLsn: null, rows: lastSeq - firstSeq + 1, firstSeq, lastSeq, chainHead: null, hashVersion: 1, ...(late ? { late } : {}) };
 }
-function replayed(entries: [number, string][]): Map<string, ReplayedChange> {
-  return new Map(entries.map(([at, run]) => [positionKey({ lsn: lsn(at), seqval: lsn(at), op: 'U' }), { replayRunId: run, commitTime: commitTime(at) }]));
+function replayed(entries: [number, string][], recordedIn: ReplayRecord = 'ledger.quarantine_replays'): Map<string, ReplayedChange> {
+  return new Map(entries.map(([at, run]) => [positionKey({ lsn: lsn(at), seqval: lsn(at), op: 'U' }), { replayRunId: run, commitTime: commitTime(at), recordedIn }]));
 }
 
 /** Checks rows in _seq order; returns the first problem with its _seq, or null. */
@@ -69,6 +69,21 @@ describe('source order along _seq', () => {
     expect(never.check(row(5, 15, 'replay-1'), replay)).toMatch(/covers \(0x0+f, 0x0+f, U\), which is not a change quarantined and replayed by that run \(not in ledger\.quarantine_replays\)/);
     const other = new SourceOrder(replayed([[15, 'replay-0']]), 'UTC');
     expect(other.check(row(5, 15, 'replay-1'), replay)).toMatch(/ledger\.quarantine_replays names run replay-0/);
+  });
+
+  it('counts a replay digest from before late digests as late when its replay marked ledger.quarantine', () => {
+    const legacyDigest = digest('replay-1', 5, 5); // no late flag: written by the previous code
+    const marks = replayed([[15, 'replay-1']], 'ledger.quarantine.replay_run_id');
+    const rows: [StoredRow, RowDigest][] = [
+      [row(4, 40, 'run-2'), run2],
+      [row(5, 15, 'replay-1'), legacyDigest],
+      [row(7, 50, 'run-3'), run3],
+    ];
+    expect(firstProblem(new SourceOrder(marks, 'UTC', new Set(['replay-1'])), rows)).toBeNull();
+    // without those marks it is an ordinary digest, out of order
+    expect(firstProblem(new SourceOrder(marks, 'UTC'), rows)).toMatchObject({ seq: 5, problem: expect.stringMatching(/^out of order/) });
+    // a digest that says late needs a row of ledger.quarantine_replays, not an old mark
+    expect(new SourceOrder(marks, 'UTC').check(row(5, 15, 'replay-1'), replay)).toMatch(/not a change quarantined and replayed by that run \(ledger\.quarantine\.replay_run_id names run replay-1\)/);
   });
 
   it('wants a late row to keep the commit time of its quarantined change', () => {

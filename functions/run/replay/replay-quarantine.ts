@@ -2,6 +2,7 @@ import type { PipelineConfig } from '../../../lib/config/resolve';
 import type { LedgerDb } from '../../../lib/data-api/client';
 import { json } from '../../../lib/data-api/params';
 import type { DigestStore } from '../../../lib/digests/port';
+import { replayRunId } from '../../../lib/ledger/replay-runs';
 import { stageInsertSql } from '../../../lib/ledger/stage-sql';
 import { qualified } from '../../../lib/sql/ident';
 import type { LedgerRow } from '../../../lib/pipeline/ledger-row';
@@ -63,10 +64,10 @@ function recordReplaysSql(historyTable: string): string {
  * in the ledger are never appended again, so replaying twice appends once.
  */
 export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, store: DigestStore, runId: string, env: NodeJS.ProcessEnv, now = new Date()): Promise<ReplayResult> {
-  const replayRunId = `replay-${runId}-${now.toISOString().replace(/[-:.]/g, '')}`.slice(0, 80);
+  const replayRun = replayRunId(runId, now);
   const q = await db.execute(PENDING_SQL, { runId });
   await db.execute(`INSERT INTO ledger.runs (run_id, execution_id, status, rules_hash, trigger) VALUES (:id, :id, 'running', :rules, :trigger)`, {
-    id: replayRunId,
+    id: replayRun,
     rules: rulesHash(config),
     trigger: json({ replayOf: runId }),
   });
@@ -89,22 +90,22 @@ export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, sto
       } else stillRejected++;
     }
     if (accepted.length === 0) continue;
-    const batch = { runId: replayRunId, iteration: 1 };
+    const batch = { runId: replayRun, iteration: 1 };
     for (const rows of splitBySize(accepted, MAX_PARAMETER_BYTES)) {
       await db.execute(stageInsertSql(table), { ...batch, chunk: 1, rows: json(rows) });
     }
     const done = await db.transaction(async (tx) => {
       await tx.execute(LOCK_SQL, { ci: table.captureInstance });
       const rows = await appendBatch(tx, table, batch, { late: true });
-      await tx.execute(recordReplaysSql(table.historyTable), { runId: replayRunId, ids: `{${acceptedIds.join(',')}}` });
+      await tx.execute(recordReplaysSql(table.historyTable), { runId: replayRun, ids: `{${acceptedIds.join(',')}}` });
       return rows;
     });
     await publishDigest(db, store, batch, table.captureInstance);
     appended += done.rows;
   }
   await db.execute(`UPDATE ledger.runs SET status = 'committed', finished_at = now(), iterations = 1, changes_appended = :appended WHERE run_id = :id`, {
-    id: replayRunId,
+    id: replayRun,
     appended,
   });
-  return { replayRunId, considered: q.rows.length, appended, stillRejected };
+  return { replayRunId: replayRun, considered: q.rows.length, appended, stillRejected };
 }

@@ -1,7 +1,7 @@
 import { canonicalTimestamp } from '../../types/canonical';
 import { CHANGE_ORDER_NAME, compareChange, positionKey } from '../change-order';
 import type { RowDigest } from './check-digests';
-import type { ReplayedChange } from './read-replays';
+import type { ReplayedChange, ReplayRecord } from './read-replays';
 import type { StoredRow } from './read-rows';
 
 const hex = (s: string): string => `0x${s}`;
@@ -12,7 +12,9 @@ const position = (r: StoredRow): string => `(${hex(r.lsn)}, ${hex(r.seqval)}, ${
  * digest increases in source position over the previous such row (late rows skipped); the rows of
  * one late digest increase among themselves, are each a change quarantined and then replayed by
  * that digest's run (ledger.quarantine_replays) with its original commit time, and never repeat a
- * source position held by another row.
+ * source position held by another row. A replay digest written before digests could say late counts
+ * as late when the replay marked its changes in ledger.quarantine (`legacyLateRuns`); its rows are
+ * then checked against those marks.
  */
 export class SourceOrder {
   private previous: StoredRow | null = null;
@@ -25,11 +27,20 @@ export class SourceOrder {
   constructor(
     private readonly replayed: ReadonlyMap<string, ReplayedChange>,
     private readonly timeZone: string,
+    private readonly legacyLateRuns: ReadonlySet<string> = new Set(),
   ) {}
+
+  /** Whether a digest's rows are late-appended changes, and where their replay must be recorded. */
+  private lateRecord(d: RowDigest | undefined): ReplayRecord | null {
+    if (!d) return null;
+    if (d.late === true) return 'ledger.quarantine_replays';
+    return this.legacyLateRuns.has(d.runId) ? 'ledger.quarantine.replay_run_id' : null;
+  }
 
   check(row: StoredRow, covering: RowDigest | undefined): string | null {
     const key = positionKey(row);
-    const problem = covering?.late === true ? this.checkLate(row, key, covering) : this.checkRegular(row);
+    const record = this.lateRecord(covering);
+    const problem = covering && record ? this.checkLate(row, key, covering, record) : this.checkRegular(row);
     if (problem) return problem;
     if (this.replayed.has(key)) {
       const at = this.seen.get(key);
@@ -48,7 +59,7 @@ export class SourceOrder {
     return null;
   }
 
-  private checkLate(row: StoredRow, key: string, digest: RowDigest): string | null {
+  private checkLate(row: StoredRow, key: string, digest: RowDigest, record: ReplayRecord): string | null {
     this.lateRows++;
     if (this.lateDigest !== digest) {
       this.lateDigest = digest;
@@ -60,11 +71,9 @@ export class SourceOrder {
       return `out of order within the late digest of run ${digest.runId}: ${CHANGE_ORDER_NAME} does not increase after _seq ${prev.seq} ${position(prev)}; rows were moved or swapped`;
     }
     const replay = this.replayed.get(key);
-    if (!replay || replay.replayRunId !== digest.runId) {
-      return (
-        `late digest of run ${digest.runId} covers ${position(row)}, which is not a change quarantined and replayed by that run ` +
-        `(${replay ? `ledger.quarantine_replays names run ${replay.replayRunId}` : 'not in ledger.quarantine_replays'}): a late row must be a replayed change (forged?)`
-      );
+    if (!replay || replay.replayRunId !== digest.runId || replay.recordedIn !== record) {
+      const found = replay ? `${replay.recordedIn} names run ${replay.replayRunId}` : `not in ${record}`;
+      return `late digest of run ${digest.runId} covers ${position(row)}, which is not a change quarantined and replayed by that run (${found}): a late row must be a replayed change (forged?)`;
     }
     const committed = canonicalTimestamp(replay.commitTime, this.timeZone, 6);
     if ('value' in committed && committed.value !== row.validFrom) {

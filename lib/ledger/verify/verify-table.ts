@@ -2,6 +2,7 @@ import type { ResolvedTable } from '../../config/resolve';
 import type { LedgerDb } from '../../data-api/client';
 import { namespaceLocation, type DigestStore } from '../../digests/port';
 import { readDigests } from '../digest-rows';
+import { isReplayRunId } from '../replay-runs';
 import { chainStep, GENESIS_CHAIN_HEAD, rowHash } from '../row-hash';
 import { compareDigests, rowDigests, type RowDigest } from './check-digests';
 import { businessColumns, chainHashAt, readRows, type StoredRow } from './read-rows';
@@ -66,7 +67,13 @@ export async function verifyTable(db: LedgerDb, store: DigestStore, t: ResolvedT
   const problems = compared.problems;
   // The store is the reference for the rows (it is outside the database); a digest only in the database still counts.
   const reference = rowDigests([...storeDigests, ...dbDigests.filter((d) => !storeDigests.some((s) => s.runId === d.runId && s.iteration === d.iteration))]);
-  const replayed = await readReplayedChanges(db, ci, [...new Set(reference.filter((r) => r.late === true).map((r) => r.runId))]);
+  // Late digests, and replay digests from before digests could say late (their replays marked ledger.quarantine).
+  const replayRuns = [...new Set(reference.filter((r) => r.late === true || isReplayRunId(r.runId)).map((r) => r.runId))];
+  const replayed = await readReplayedChanges(db, ci, replayRuns);
+  const legacyLate = new Set(
+    [...replayed.values()].filter((c) => c.recordedIn === 'ledger.quarantine.replay_run_id').map((c) => c.replayRunId),
+  );
+  for (const r of reference) if (r.late === true) legacyLate.delete(r.runId);
 
   let afterSeq = 0;
   let head = GENESIS_CHAIN_HEAD;
@@ -87,7 +94,7 @@ export async function verifyTable(db: LedgerDb, store: DigestStore, t: ResolvedT
   }
 
   const columns = await businessColumns(db, t);
-  const order = new SourceOrder(replayed, scope.sourceTimeZone);
+  const order = new SourceOrder(replayed, scope.sourceTimeZone, legacyLate);
   let expectedSeq = afterSeq + 1;
   let d = 0;
   let rows = 0;
