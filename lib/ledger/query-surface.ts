@@ -23,7 +23,7 @@ import { storedColumns } from './table-ddl';
  * Versions of a key are ordered by source position (lib/ledger/change-order.ts), never by append order
  * (`_seq`): a late-appended change (quarantine replay) takes its place by its source position.
  * The functions are plain SQL (STABLE, SECURITY INVOKER) over the views, so PostgreSQL inlines them
- * and a key predicate reaches the (key, _lsn, _seqval) index. Views and columns only grow (CREATE OR REPLACE).
+ * and a key predicate reaches an index on the key. Views and columns only grow (CREATE OR REPLACE).
  * A precision-7 time column is followed by its `<column>_100ns` digit (lib/types/hundred-ns.ts); a
  * change of only that digit counts as a change of the column in `_changed`.
  */
