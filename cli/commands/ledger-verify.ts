@@ -15,6 +15,7 @@ export function formatVerifyReport(r: LedgerReport): string {
       r.tables.map((t) => [t.captureInstance, t.ok ? 'ok' : 'MISMATCH', count(t.rows), count(t.digests), String(t.lastSeq), t.chainHead.slice(0, 16), duration(t.ms)]),
     ),
   ];
+  for (const p of r.problems) lines.push(`\n${p}`);
   for (const t of r.tables.filter((x) => !x.ok)) {
     if (t.firstBadRow) {
       const b = t.firstBadRow;

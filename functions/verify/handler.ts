@@ -1,5 +1,6 @@
 import { tableByCaptureInstance } from '../../lib/config/load';
 import { VerificationError } from '../../lib/errors';
+import { changeOrderSql } from '../../lib/ledger/change-order';
 import { qualified } from '../../lib/sql/ident';
 import { readManifest, TransformManifest } from '../../lib/pipeline/manifest';
 import { CHUNK_STRIDE, windowChunks } from '../../lib/pipeline/keys';
@@ -21,7 +22,7 @@ async function factsFor(rt: Runtime, input: BatchInput, result: TableResult): Pr
   const chunks = windowChunks(input.runId, input.iteration, result.window);
   const staged = await rt.db.execute(
     `SELECT _chunk AS chunk, count(*) AS rows,
-            encode(sha256(string_agg(_row_hash, ''::bytea ORDER BY _lsn, _seqval, _op)), 'hex') AS content_hash,
+            encode(sha256(string_agg(_row_hash, ''::bytea ORDER BY ${changeOrderSql()})), 'hex') AS content_hash,
             min(encode(_lsn, 'hex')) AS first_lsn, max(encode(_lsn, 'hex')) AS last_lsn
        FROM ${stage} WHERE _run_id = :runId AND _iteration = :iteration AND _chunk BETWEEN :firstChunk AND :lastChunk GROUP BY _chunk`,
     { ...batch, firstChunk: chunks.firstIndex, lastChunk: chunks.firstIndex + CHUNK_STRIDE - 2 },

@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError } from '../errors';
-import type { DigestRecord, DigestStore } from './port';
+import type { DigestRecord, DigestStore, LedgerMarker } from './port';
 import { parseS3DigestUrl, S3DigestStore } from './s3-store';
 
 /** The digest store named by DIGEST_STORE_URL: s3://bucket/prefix?retentionDays=N (Object Lock). */
@@ -19,10 +19,16 @@ export function digestStoreFromUrl(url: string | undefined, region: string | und
 /** No store configured: Commit fails loudly instead of leaving digests only in the database. */
 class MissingDigestStore implements DigestStore {
   readonly location = '(none)';
-  put(d: DigestRecord): Promise<void> {
+  put(_namespace: string, d: DigestRecord): Promise<void> {
     return Promise.reject(new ConfigError(`no digest store: set DIGEST_STORE_URL (s3://bucket/prefix) — digest of ${d.captureInstance} run ${d.runId} is in the database only`));
   }
+  putMarker(): Promise<void> {
+    return Promise.reject(new ConfigError('no digest store: set DIGEST_STORE_URL (s3://bucket/prefix)'));
+  }
   list(): Promise<DigestRecord[]> {
+    return Promise.reject(new ConfigError('no digest store: set DIGEST_STORE_URL (s3://bucket/prefix)'));
+  }
+  markers(): Promise<LedgerMarker[]> {
     return Promise.reject(new ConfigError('no digest store: set DIGEST_STORE_URL (s3://bucket/prefix)'));
   }
 }

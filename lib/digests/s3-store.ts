@@ -1,8 +1,19 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type * as t from 'io-ts';
 import { decodeOrThrow } from '../codec';
 import { InvalidInputError } from '../errors';
 import { DigestConflictError } from './errors';
-import { DigestRecord, digestKey, serializeDigest, type DigestStore } from './port';
+import {
+  captureInstancePrefix,
+  DigestRecord,
+  digestKey,
+  isLedgerId,
+  LedgerMarker,
+  markerKey,
+  serializeDigest,
+  serializeMarker,
+  type DigestStore,
+} from './port';
 
 export interface S3DigestStoreOptions {
   readonly bucket: string;
@@ -12,10 +23,12 @@ export interface S3DigestStoreOptions {
   readonly retentionDays: number;
 }
 
+const notFound = (err: unknown): boolean => err instanceof Error && (err.name === 'NoSuchKey' || err.name === 'NotFound');
+
 /**
- * Digests in an S3 bucket with Object Lock (the bucket must have Object Lock enabled): each object
- * is written once (If-None-Match: *) in COMPLIANCE mode, so not even the account root can change or
- * delete it before its retain-until date.
+ * Digests and ledger markers in an S3 bucket with Object Lock (the bucket must have Object Lock
+ * enabled): each object is written once (If-None-Match: *) in COMPLIANCE mode, so not even the
+ * account root can change or delete it before its retain-until date. Keys: lib/digests/port.ts.
  */
 export class S3DigestStore implements DigestStore {
   constructor(
@@ -28,9 +41,52 @@ export class S3DigestStore implements DigestStore {
     return `s3://${this.opts.bucket}/${this.opts.prefix}`;
   }
 
-  async put(digest: DigestRecord): Promise<void> {
-    const key = `${this.opts.prefix}${digestKey(digest)}`;
-    const body = serializeDigest(digest);
+  async put(namespace: string, digest: DigestRecord): Promise<void> {
+    await this.writeOnce(digestKey(namespace, digest), serializeDigest(digest), 'digest');
+  }
+
+  async putMarker(marker: LedgerMarker): Promise<void> {
+    await this.writeOnce(markerKey(marker.ledgerId), serializeMarker(marker), 'ledger marker');
+  }
+
+  async list(namespace: string, captureInstance: string): Promise<DigestRecord[]> {
+    const prefix = `${this.opts.prefix}${captureInstancePrefix(namespace, captureInstance)}`;
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+      for (const o of page.Contents ?? []) if (o.Key?.endsWith('.json')) keys.push(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    const out: DigestRecord[] = [];
+    for (const key of keys.sort()) out.push(await this.decoded(key, DigestRecord, 'digest'));
+    return out;
+  }
+
+  /** The folders directly below the prefix that are named by a ledger id, each with its marker. */
+  async markers(): Promise<LedgerMarker[]> {
+    const ids: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: this.opts.prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }),
+      );
+      for (const p of page.CommonPrefixes ?? []) {
+        const id = (p.Prefix ?? '').slice(this.opts.prefix.length).replace(/\/$/, '');
+        if (isLedgerId(id)) ids.push(id);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    const out: LedgerMarker[] = [];
+    for (const id of ids.sort()) {
+      const marker = await this.decoded(`${this.opts.prefix}${markerKey(id)}`, LedgerMarker, 'ledger marker').catch((err: unknown) => (notFound(err) ? null : Promise.reject(err)));
+      if (marker) out.push(marker);
+    }
+    return out;
+  }
+
+  private async writeOnce(relativeKey: string, body: string, what: string): Promise<void> {
+    const key = `${this.opts.prefix}${relativeKey}`;
     const retainUntil = new Date(this.now().getTime() + this.opts.retentionDays * 86_400_000);
     try {
       await this.s3.send(
@@ -50,25 +106,13 @@ export class S3DigestStore implements DigestStore {
       if (name !== 'PreconditionFailed' && name !== 'ConditionalRequestConflict') throw err;
       const existing = await this.read(key);
       if (existing !== body) {
-        throw new DigestConflictError(`digest s3://${this.opts.bucket}/${key} already exists with different content; run \`cdc-ledger ledger verify\``, { cause: err });
+        throw new DigestConflictError(`${what} s3://${this.opts.bucket}/${key} already exists with different content; run \`cdc-ledger ledger verify\``, { cause: err });
       }
     }
   }
 
-  async list(captureInstance: string): Promise<DigestRecord[]> {
-    const prefix = `${this.opts.prefix}${captureInstance}/`;
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
-      for (const o of page.Contents ?? []) if (o.Key?.endsWith('.json')) keys.push(o.Key);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    const out: DigestRecord[] = [];
-    for (const key of keys.sort()) {
-      out.push(decodeOrThrow(DigestRecord, JSON.parse(await this.read(key)) as unknown, `digest s3://${this.opts.bucket}/${key}`, (m) => new InvalidInputError(m)));
-    }
-    return out;
+  private async decoded<T>(key: string, codec: t.Type<T, unknown>, what: string): Promise<T> {
+    return decodeOrThrow(codec, JSON.parse(await this.read(key)) as unknown, `${what} s3://${this.opts.bucket}/${key}`, (m) => new InvalidInputError(m));
   }
 
   private async read(key: string): Promise<string> {

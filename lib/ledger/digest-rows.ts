@@ -1,10 +1,14 @@
 import type { LedgerDb, Row } from '../data-api/client';
 import type { DigestRecord } from '../digests/port';
 
-/** ledger.digests rows as DigestRecords (the form written to the digest store). */
+/**
+ * ledger.digests rows as DigestRecords (the form written to the digest store). `late` (migration 12)
+ * is read through to_jsonb so that `ledger verify`, which does not migrate, reads a ledger from before it too.
+ */
 const COLUMNS =
-  `run_id, iteration, capture_instance, encode(first_lsn, 'hex') AS first_lsn, encode(last_lsn, 'hex') AS last_lsn, ` +
-  `rows::text AS rows, first_seq::text AS first_seq, last_seq::text AS last_seq, encode(chain_head, 'hex') AS chain_head, hash_version`;
+  `d.run_id, d.iteration, d.capture_instance, encode(d.first_lsn, 'hex') AS first_lsn, encode(d.last_lsn, 'hex') AS last_lsn, ` +
+  `d.rows::text AS rows, d.first_seq::text AS first_seq, d.last_seq::text AS last_seq, encode(d.chain_head, 'hex') AS chain_head, d.hash_version, ` +
+  `coalesce((to_jsonb(d) ->> 'late')::boolean, false) AS late`;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const hex = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -21,11 +25,12 @@ export function digestFromRow(r: Row): DigestRecord {
     lastSeq: num(r.last_seq),
     chainHead: hex(r.chain_head),
     hashVersion: Number(r.hash_version),
+    ...(r.late === true || r.late === 'true' ? { late: true } : {}),
   };
 }
 
 export async function readDigest(db: LedgerDb, runId: string, iteration: number, captureInstance: string): Promise<DigestRecord | null> {
-  const r = await db.execute(`SELECT ${COLUMNS} FROM ledger.digests WHERE run_id = :runId AND iteration = :iteration AND capture_instance = :ci`, {
+  const r = await db.execute(`SELECT ${COLUMNS} FROM ledger.digests d WHERE d.run_id = :runId AND d.iteration = :iteration AND d.capture_instance = :ci`, {
     runId,
     iteration,
     ci: captureInstance,
@@ -39,8 +44,8 @@ export async function readDigests(db: LedgerDb, captureInstance: string, runId?:
   let after = { runId: '', iteration: 0 };
   for (;;) {
     const r = await db.execute(
-      `SELECT ${COLUMNS} FROM ledger.digests WHERE capture_instance = :ci AND (CAST(:runId AS text) IS NULL OR run_id = CAST(:runId AS text))
-         AND (run_id, iteration) > (:afterRun, :afterIteration) ORDER BY run_id, iteration LIMIT 2000`,
+      `SELECT ${COLUMNS} FROM ledger.digests d WHERE d.capture_instance = :ci AND (CAST(:runId AS text) IS NULL OR d.run_id = CAST(:runId AS text))
+         AND (d.run_id, d.iteration) > (:afterRun, :afterIteration) ORDER BY d.run_id, d.iteration LIMIT 2000`,
       { ci: captureInstance, runId: runId ?? null, afterRun: after.runId, afterIteration: after.iteration },
     );
     const page = r.rows.map(digestFromRow);

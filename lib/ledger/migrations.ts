@@ -1,4 +1,4 @@
-import { ENFORCEMENT_MIGRATION } from './enforcement';
+import { ENFORCEMENT_MIGRATION, protectTableDdl } from './enforcement';
 
 /**
  * Versioned migrations of the ledger database's fixed part (bookkeeping, functions). Each is a list
@@ -150,6 +150,41 @@ export const MIGRATIONS: readonly Migration[] = [
          switched_at timestamptz NOT NULL DEFAULT now(),
          PRIMARY KEY (capture_instance, to_instance)
        )`,
+    ],
+  },
+  {
+    version: 12,
+    name: 'late-appended changes: late digests, insert-only quarantine replay bookkeeping',
+    statements: [
+      // A digest covering late-appended changes (quarantine replay) says so; every earlier digest is not late.
+      `ALTER TABLE ledger.digests ADD COLUMN IF NOT EXISTS late boolean NOT NULL DEFAULT false`,
+      // One row per quarantined change a replay appended, in the same transaction as the append.
+      // (Replays before this migration marked ledger.quarantine.replayed_at / replay_run_id instead; still read.)
+      `CREATE TABLE IF NOT EXISTS ledger.quarantine_replays (
+         quarantine_id bigint PRIMARY KEY REFERENCES ledger.quarantine (id),
+         replay_run_id text NOT NULL,
+         replayed_at timestamptz NOT NULL DEFAULT now()
+       )`,
+      `CREATE INDEX IF NOT EXISTS quarantine_replays_run ON ledger.quarantine_replays (replay_run_id)`,
+      ...protectTableDdl('ledger', 'quarantine_replays'),
+    ],
+  },
+  {
+    version: 13,
+    name: 'ledger identity: the namespace of its digests in the digest store',
+    statements: [
+      // Created once. A ledger that already has digests keeps them where they are: the store's root
+      // (digest_namespace ''); a new ledger writes its digests under its id.
+      `CREATE TABLE IF NOT EXISTS ledger.identity (
+         id integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+         ledger_id uuid NOT NULL UNIQUE,
+         digest_namespace text NOT NULL CHECK (digest_namespace = '' OR digest_namespace = ledger_id::text),
+         created_at timestamptz NOT NULL DEFAULT now()
+       )`,
+      `INSERT INTO ledger.identity (id, ledger_id, digest_namespace)
+       SELECT 1, u.id, CASE WHEN EXISTS (SELECT 1 FROM ledger.digests) THEN '' ELSE u.id::text END FROM (SELECT gen_random_uuid() AS id) u
+       ON CONFLICT (id) DO NOTHING`,
+      ...protectTableDdl('ledger', 'identity'),
     ],
   },
 ];

@@ -2,6 +2,7 @@ import type { PipelineConfig, ResolvedColumn, ResolvedTable } from '../config/re
 import { ConfigError } from '../errors';
 import { qualified, quoteIdent } from '../sql/ident';
 import { hasHundredNs, hundredNsColumn } from '../types/hundred-ns';
+import { changeOrderSql } from './change-order';
 import { OWNER_ROLE, READER_ROLE } from './enforcement';
 import { storedColumns } from './table-ddl';
 
@@ -19,8 +20,10 @@ import { storedColumns } from './table-ddl';
  *   freshness                   per table: watermark, last change, commit time, lag
  *   changes_since(ci, lsn, n)   rows after an LSN for incremental consumers (never splits an LSN)
  *
+ * Versions of a key are ordered by source position (lib/ledger/change-order.ts), never by append order
+ * (`_seq`): a late-appended change (quarantine replay) takes its place by its source position.
  * The functions are plain SQL (STABLE, SECURITY INVOKER) over the views, so PostgreSQL inlines them
- * and a key predicate reaches the (key, _seq) index. Views and columns only grow (CREATE OR REPLACE).
+ * and a key predicate reaches an index on the key. Views and columns only grow (CREATE OR REPLACE).
  * A precision-7 time column is followed by its `<column>_100ns` digit (lib/types/hundred-ns.ts); a
  * change of only that digit counts as a change of the column in `_changed`.
  */
@@ -76,7 +79,7 @@ export function querySurfaceDdl(t: ResolvedTable, tableOrder?: readonly string[]
   const changes = surfaceName(t, '_changes');
   const keys = t.keyColumns.map((k) => `h.${quoteIdent(k.target)}`).join(', ');
   const biz = surfaceColumns(t, tableOrder).map(quoteIdent);
-  const w = `PARTITION BY ${keys} ORDER BY h._seq`;
+  const w = `PARTITION BY ${keys} ORDER BY ${changeOrderSql('h')}`;
   const changed = t.columns
     .filter((c) => !t.keyColumns.includes(c))
     .map((c) => {
@@ -106,9 +109,9 @@ export function querySurfaceDdl(t: ResolvedTable, tableOrder?: readonly string[]
       `SELECT ${outCols.map((c) => `k.${c}`).join(', ')} FROM (SELECT ${versionCols('h', `lead(h._valid_from) OVER (${w})`)} FROM ${versions} h WHERE h._recorded_at <= $2) k ` +
       `WHERE k._valid_from <= $1 AND (k._valid_to IS NULL OR k._valid_to > $1) AND NOT k._deleted $$`,
     `CREATE OR REPLACE FUNCTION ${surfaceName(t, '_history')}(${keyParams(t)}) RETURNS SETOF ${versions} LANGUAGE sql STABLE AS $$ ` +
-      `SELECT * FROM ${versions} v WHERE ${keyMatch} ORDER BY v._seq $$`,
+      `SELECT * FROM ${versions} v WHERE ${keyMatch} ORDER BY ${changeOrderSql('v')} $$`,
     `CREATE OR REPLACE FUNCTION ${surfaceName(t, '_changes_between')}(after_t timestamptz, until_t timestamptz) RETURNS SETOF ${changes} LANGUAGE sql STABLE AS $$ ` +
-      `SELECT * FROM ${changes} c WHERE c._valid_from > $1 AND c._valid_from <= $2 ORDER BY c._seq $$`,
+      `SELECT * FROM ${changes} c WHERE c._valid_from > $1 AND c._valid_from <= $2 ORDER BY ${changeOrderSql('c')} $$`,
     `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${t.historyTable}_key_seq`)} ON ${history} (${t.keyColumns.map((k) => quoteIdent(k.target)).join(', ')}, _seq)`,
     `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${t.historyTable}_recorded_brin`)} ON ${history} USING brin (_recorded_at)`,
     `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${t.historyTable}_lsn`)} ON ${history} (_lsn)`,
@@ -130,7 +133,7 @@ export function sharedSurfaceDdl(config: PipelineConfig): string[] {
       `l._lsn AS last_change_lsn, l._valid_from AS last_change_at, ` +
       `now() - (SELECT w.committed_at FROM ledger.watermarks w WHERE w.capture_instance = '${t.captureInstance}') AS commit_lag, ` +
       `now() - l._valid_from AS change_lag ` +
-      `FROM (SELECT NULL) d LEFT JOIN LATERAL (SELECT encode(h._lsn, 'hex') AS _lsn, h._valid_from FROM ${qualified('ledger', t.historyTable)} h ORDER BY h._seq DESC LIMIT 1) l ON true`,
+      `FROM (SELECT NULL) d LEFT JOIN LATERAL (SELECT encode(h._lsn, 'hex') AS _lsn, h._valid_from FROM ${qualified('ledger', t.historyTable)} h ORDER BY ${changeOrderSql('h', 'DESC')} LIMIT 1) l ON true`,
   );
   return [
     `CREATE OR REPLACE VIEW ledger_query.freshness AS ${fresh.join(' UNION ALL ')}`,
@@ -146,10 +149,10 @@ export function sharedSurfaceDdl(config: PipelineConfig): string[] {
        SELECT to_regclass(c.history_table) INTO rel FROM ledger.capture_instances c WHERE c.capture_instance = changes_since.capture_instance;
        IF rel IS NULL THEN RAISE EXCEPTION 'unknown capture instance %', changes_since.capture_instance USING ERRCODE = 'undefined_table'; END IF;
        RETURN QUERY EXECUTE format(
-         'WITH cut AS (SELECT h._lsn FROM %s h WHERE h._lsn > decode($1, ''hex'') ORDER BY h._lsn, h._seqval OFFSET greatest($2, 1) - 1 LIMIT 1) '
+         'WITH cut AS (SELECT h._lsn FROM %s h WHERE h._lsn > decode($1, ''hex'') ORDER BY ${changeOrderSql('h')} OFFSET greatest($2, 1) - 1 LIMIT 1) '
          'SELECT h._seq, encode(h._lsn, ''hex''), encode(h._seqval, ''hex''), h._op::text, h._valid_from, h._recorded_at, '
          'to_jsonb(h) - ARRAY[''_seq'', ''_lsn'', ''_seqval'', ''_op'', ''_valid_from'', ''_recorded_at'', ''_row_hash'', ''_chain_hash''] '
-         'FROM %s h WHERE h._lsn > decode($1, ''hex'') AND (NOT EXISTS (SELECT 1 FROM cut) OR h._lsn <= (SELECT cut._lsn FROM cut)) ORDER BY h._seq',
+         'FROM %s h WHERE h._lsn > decode($1, ''hex'') AND (NOT EXISTS (SELECT 1 FROM cut) OR h._lsn <= (SELECT cut._lsn FROM cut)) ORDER BY ${changeOrderSql('h')}',
          rel, rel) USING coalesce(after_lsn, ''), max_rows;
      END $$`,
     `ALTER FUNCTION ledger_query.changes_since(text, text, integer) OWNER TO ${OWNER_ROLE}`,

@@ -57,7 +57,7 @@ export function chainStep(previousHead: string, rowHashHex: string): string {
   return createHash('sha256').update(Buffer.from(previousHead, 'hex')).update(Buffer.from(rowHashHex, 'hex')).digest('hex');
 }
 
-/** SHA-256 over the concatenated row hashes (bytes) in (lsn, seqval, op) order: a chunk's content hash. */
+/** SHA-256 over the concatenated row hashes (bytes) in source order (change-order.ts): a chunk's content hash. */
 export function contentHash(rowHashesInOrder: readonly string[]): string {
   const h = createHash('sha256');
   for (const r of rowHashesInOrder) h.update(Buffer.from(r, 'hex'));

@@ -46,10 +46,3 @@ export interface RejectedRow {
   /** Values left out of `row` / `before`, keyed 'after.<column>' / 'before.<column>' (absent when none). */
   readonly withheld?: Readonly<Record<string, WithheldValue>>;
 }
-
-/** (lsn, seqval, op) order, the order of the ledger and of content hashes. */
-export function compareChange(a: { lsn: string; seqval: string; op: string }, b: { lsn: string; seqval: string; op: string }): number {
-  if (a.lsn !== b.lsn) return a.lsn < b.lsn ? -1 : 1;
-  if (a.seqval !== b.seqval) return a.seqval < b.seqval ? -1 : 1;
-  return a.op < b.op ? -1 : a.op > b.op ? 1 : 0;
-}

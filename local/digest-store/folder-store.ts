@@ -1,11 +1,28 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type * as t from 'io-ts';
 import { decodeOrThrow } from '../../lib/codec';
 import { DigestConflictError } from '../../lib/digests/errors';
-import { DigestRecord, digestKey, serializeDigest, type DigestStore } from '../../lib/digests/port';
+import {
+  captureInstancePrefix,
+  DigestRecord,
+  digestKey,
+  isLedgerId,
+  LedgerMarker,
+  MARKER_FILE,
+  markerKey,
+  serializeDigest,
+  serializeMarker,
+  type DigestStore,
+} from '../../lib/digests/port';
 import { InvalidInputError } from '../../lib/errors';
 
-/** The local stand-in for the Object Lock bucket: one JSON file per digest, created exclusively (never overwritten). */
+const missing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/**
+ * The local stand-in for the Object Lock bucket: one JSON file per digest and per ledger marker,
+ * created exclusively (never overwritten), laid out as the bucket's keys (lib/digests/port.ts).
+ */
 export class FolderDigestStore implements DigestStore {
   constructor(readonly root: string) {}
 
@@ -13,9 +30,44 @@ export class FolderDigestStore implements DigestStore {
     return this.root;
   }
 
-  async put(digest: DigestRecord): Promise<void> {
-    const path = join(this.root, ...digestKey(digest).split('/'));
-    const body = serializeDigest(digest);
+  async put(namespace: string, digest: DigestRecord): Promise<void> {
+    await this.writeOnce(digestKey(namespace, digest), serializeDigest(digest), 'digest');
+  }
+
+  async putMarker(marker: LedgerMarker): Promise<void> {
+    await this.writeOnce(markerKey(marker.ledgerId), serializeMarker(marker), 'ledger marker');
+  }
+
+  async list(namespace: string, captureInstance: string): Promise<DigestRecord[]> {
+    const prefix = captureInstancePrefix(namespace, captureInstance);
+    const dir = join(this.root, ...prefix.split('/').filter(Boolean));
+    const runs = await readdir(dir).catch((err: unknown) => (missing(err) ? [] : Promise.reject(err)));
+    const out: DigestRecord[] = [];
+    for (const run of runs.sort()) {
+      for (const file of (await readdir(join(dir, run))).filter((f) => f.endsWith('.json')).sort()) {
+        out.push(await this.read(`${prefix}${run}/${file}`, DigestRecord, 'digest'));
+      }
+    }
+    return out;
+  }
+
+  async markers(): Promise<LedgerMarker[]> {
+    const entries = await readdir(this.root).catch((err: unknown) => (missing(err) ? [] : Promise.reject(err)));
+    const out: LedgerMarker[] = [];
+    for (const entry of entries.filter(isLedgerId).sort()) {
+      const marker = await this.read(`${entry}/${MARKER_FILE}`, LedgerMarker, 'ledger marker').catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
+      if (marker) out.push(marker);
+    }
+    return out;
+  }
+
+  private async read<T>(key: string, codec: t.Type<T, unknown>, what: string): Promise<T> {
+    const text = await readFile(join(this.root, ...key.split('/')), 'utf8');
+    return decodeOrThrow(codec, JSON.parse(text) as unknown, `${what} ${key} in ${this.root}`, (m) => new InvalidInputError(m));
+  }
+
+  private async writeOnce(key: string, body: string, what: string): Promise<void> {
+    const path = join(this.root, ...key.split('/'));
     await mkdir(dirname(path), { recursive: true });
     try {
       await writeFile(path, body, { flag: 'wx' });
@@ -23,21 +75,8 @@ export class FolderDigestStore implements DigestStore {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const existing = await readFile(path, 'utf8');
       if (existing !== body) {
-        throw new DigestConflictError(`digest ${digestKey(digest)} already exists in ${this.root} with different content; the digest store is write-once — run \`cdc-ledger ledger verify\``, { cause: err });
+        throw new DigestConflictError(`${what} ${key} already exists in ${this.root} with different content; the digest store is write-once — run \`cdc-ledger ledger verify\``, { cause: err });
       }
     }
-  }
-
-  async list(captureInstance: string): Promise<DigestRecord[]> {
-    const dir = join(this.root, captureInstance);
-    const runs = await readdir(dir).catch(() => [] as string[]);
-    const out: DigestRecord[] = [];
-    for (const run of runs.sort()) {
-      for (const file of (await readdir(join(dir, run))).filter((f) => f.endsWith('.json')).sort()) {
-        const text = await readFile(join(dir, run, file), 'utf8');
-        out.push(decodeOrThrow(DigestRecord, JSON.parse(text) as unknown, `digest ${captureInstance}/${run}/${file}`, (m) => new InvalidInputError(m)));
-      }
-    }
-    return out;
   }
 }

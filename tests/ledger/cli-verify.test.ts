@@ -32,7 +32,9 @@ describe('cdc-ledger ledger verify', () => {
     expect(report.ok).toBe(true);
     expect(report.tables.map((t) => t.captureInstance)).toEqual(['dbo_Inventory']);
 
-    const runDir = join(dir, 'digests', 'dbo_Inventory');
+    const ledgers = readdirSync(join(dir, 'digests')); // one folder per ledger, named by its id
+    expect(ledgers).toHaveLength(1);
+    const runDir = join(dir, 'digests', ledgers[0]!, 'dbo_Inventory');
     const run = readdirSync(runDir)[0]!;
     out = [];
     expect(await cli('ledger', 'verify', '--run', run)).toBe(0);

@@ -18,12 +18,17 @@ describe.each(BACKENDS)('an append-only ledger on %s', (backend) => {
     await t?.cleanup();
   });
 
-  const mutations = (table: string): string[] => [
-    table === 'ledger.digests' ? `UPDATE ${table} SET rows = rows` : `UPDATE ${table} SET _op = _op WHERE _seq = 1`,
-    table === 'ledger.digests' ? `DELETE FROM ${table}` : `DELETE FROM ${table} WHERE _seq = 1`,
-    `TRUNCATE ${table}`,
-  ];
-  const tables = (): string[] => [...t.env.config.tables.map(history), 'ledger.digests'];
+  /** Append-only bookkeeping: digests, the ledger identity, quarantine replays (statement triggers fire also on an empty table). */
+  const BOOKKEEPING: Record<string, string> = { 'ledger.digests': 'rows', 'ledger.identity': 'ledger_id', 'ledger.quarantine_replays': 'replay_run_id' };
+  const mutations = (table: string): string[] => {
+    const column = BOOKKEEPING[table];
+    return [
+      column ? `UPDATE ${table} SET ${column} = ${column}` : `UPDATE ${table} SET _op = _op WHERE _seq = 1`,
+      column ? `DELETE FROM ${table}` : `DELETE FROM ${table} WHERE _seq = 1`,
+      `TRUNCATE ${table}`,
+    ];
+  };
+  const tables = (): string[] => [...t.env.config.tables.map(history), ...Object.keys(BOOKKEEPING)];
 
   it('refuses UPDATE, DELETE and TRUNCATE to the owner, to a superuser and with session_replication_role = replica: "append-only"', async () => {
     for (const setup of [AS_OWNER, AS_REPLICA, []]) {
@@ -58,6 +63,9 @@ describe.each(BACKENDS)('an append-only ledger on %s', (backend) => {
         await s.query(
           `INSERT INTO ledger.digests (run_id, iteration, capture_instance, rows, chain_head) VALUES ('writer-probe', 1, 'x', 0, '\\x00')`,
         );
+        // quarantine replay's bookkeeping, and the identity Commit reads
+        await s.query(`INSERT INTO ledger.quarantine_replays (quarantine_id, replay_run_id) SELECT id, 'writer-probe' FROM ledger.quarantine LIMIT 1`);
+        expect((await s.query(`SELECT ledger_id FROM ledger.identity`)).rows).toHaveLength(1);
       } finally {
         await s.query('ROLLBACK');
       }

@@ -40,7 +40,7 @@ describe.each(BACKENDS)('docs/querying.md on %s', (backend) => {
     const loc = String((await raw(`SELECT location_code FROM ledger.dbo_inventory_history LIMIT 1`)).rows[0]?.[0]);
     const got = await asReader(BLOCKS[0]!, [later, loc]);
     const want = await raw(
-      `SELECT product_id::text, sum(qty_on_hand)::text, sum(qty_allocated)::text FROM (SELECT DISTINCT ON (inventory_id) * FROM ledger.dbo_inventory_history ORDER BY inventory_id, _seq DESC) l
+      `SELECT product_id::text, sum(qty_on_hand)::text, sum(qty_allocated)::text FROM (SELECT DISTINCT ON (inventory_id) * FROM ledger.dbo_inventory_history ORDER BY inventory_id, _lsn DESC, _seqval DESC, _op DESC) l
         WHERE _op <> 'D' AND location_code = $1 GROUP BY product_id ORDER BY product_id`,
       [loc],
     );

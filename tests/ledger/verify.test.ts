@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { digestKey } from '../../lib/digests/port';
+import { readLedgerIdentity } from '../../lib/ledger/identity';
 import { chainStep, rowHash } from '../../lib/ledger/row-hash';
 import { migrate } from '../../lib/ledger/migrate';
 import { verifyLedger, type LedgerReport } from '../../lib/ledger/verify/verify-ledger';
@@ -132,7 +133,9 @@ describe.each(BACKENDS)('ledger verify on %s', (backend) => {
     expect(dbOnly.problems.join('\n')).toMatch(new RegExp(`digest of run ${runId} iteration ${iteration}: chainHead is [0-9a-f]{64} in ledger.digests but [0-9a-f]{64} in the digest store`));
     expect((await verify()).ok).toBe(true);
 
-    const file = join(t.env.dataDir, 'digests', ...digestKey({ captureInstance: 'dbo_Inventory', runId, iteration }).split('/'));
+    const ns = (await readLedgerIdentity(t.env.db))!.digestNamespace;
+    expect(ns).not.toBe(''); // a ledger created with an identity writes its digests under it
+    const file = join(t.env.dataDir, 'digests', ...digestKey(ns, { captureInstance: 'dbo_Inventory', runId, iteration }).split('/'));
     const original = readFileSync(file, 'utf8');
     writeFileSync(file, original.replace(/"chainHead":"([0-9a-f])/, (_m, c: string) => `"chainHead":"${c === '0' ? '1' : '0'}`));
     try {

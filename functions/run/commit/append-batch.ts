@@ -17,10 +17,11 @@ function str(v: unknown): string | null {
 
 /**
  * Inside the caller's transaction (which holds the table's commit lock): append a staged batch to the
- * history in (lsn, seqval, op) order — rows already in the ledger are skipped — write its digest to
- * ledger.digests and clear the batch's staging. Used by Commit and by quarantine replay.
+ * history in source order (lib/ledger/change-order.ts) — rows already in the ledger are skipped —
+ * write its digest to ledger.digests and clear the batch's staging. Used by Commit and by quarantine
+ * replay, whose rows are late-appended changes: `late` marks its digest so (docs/ledger.md).
  */
-export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: { runId: string; iteration: number }): Promise<Appended> {
+export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: { runId: string; iteration: number }, opts: { late?: boolean } = {}): Promise<Appended> {
   const head = await tx.execute(headSql(table));
   const lastSeq = Number(head.rows[0]?.seq ?? 0);
   const previousHead = head.rows[0] ? String(head.rows[0].head) : GENESIS_CHAIN_HEAD;
@@ -34,8 +35,8 @@ export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: { r
     chainHead: rows > 0 ? String(dg.chain_head) : previousHead,
   };
   await tx.execute(
-    `INSERT INTO ledger.digests (run_id, iteration, capture_instance, first_lsn, last_lsn, rows, first_seq, last_seq, chain_head)
-     VALUES (:runId, :iteration, :ci, decode(:firstLsn, 'hex'), decode(:lastLsn, 'hex'), :rows, :firstSeq, :lastSeq, decode(:chainHead, 'hex'))
+    `INSERT INTO ledger.digests (run_id, iteration, capture_instance, first_lsn, last_lsn, rows, first_seq, last_seq, chain_head, late)
+     VALUES (:runId, :iteration, :ci, decode(:firstLsn, 'hex'), decode(:lastLsn, 'hex'), :rows, :firstSeq, :lastSeq, decode(:chainHead, 'hex'), :late)
      ON CONFLICT (run_id, iteration, capture_instance) DO NOTHING`,
     {
       ...batch,
@@ -46,6 +47,7 @@ export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: { r
       firstSeq: rows > 0 ? Number(dg.first_seq) : null,
       lastSeq: rows > 0 ? Number(dg.last_seq) : null,
       chainHead: appended.chainHead,
+      late: opts.late === true,
     },
   );
   await tx.execute(clearStageSql(table), batch);

@@ -3,7 +3,9 @@ import { tableByCaptureInstance } from '../../../lib/config/load';
 import type { LedgerDb, LedgerTx } from '../../../lib/data-api/client';
 import type { DigestStore } from '../../../lib/digests/port';
 import { InvalidInputError, VerificationError } from '../../../lib/errors';
+import { publishToStore } from '../../../lib/digests/publish';
 import { readDigest } from '../../../lib/ledger/digest-rows';
+import { ledgerIdentity } from '../../../lib/ledger/identity';
 import { byTable, partsInOrder } from '../../../lib/pipeline/batch';
 import type { BatchInput, CommitOutput, Switchover, TableDigest, TableResult } from '../../../lib/pipeline/state';
 import { appendBatch } from './append-batch';
@@ -109,12 +111,13 @@ export async function commitTable(db: LedgerDb, config: PipelineConfig, input: B
 
 /**
  * After a table's transaction committed: its digest, as the database holds it, to the digest store
- * outside the database. A retried Commit writes the same digest again (a no-op in the store).
+ * outside the database, under the ledger's namespace (the ledger id is read once per process; its
+ * marker is written before its first digest). A retried Commit writes the same digest again (a no-op in the store).
  */
 export async function publishDigest(db: LedgerDb, store: DigestStore, input: { runId: string; iteration: number }, ci: string): Promise<void> {
   const digest = await readDigest(db, input.runId, input.iteration, ci);
   if (!digest) throw new InvalidInputError(`${ci}: run ${input.runId} iteration ${input.iteration} committed but has no row in ledger.digests`);
-  await store.put(digest);
+  await publishToStore(store, await ledgerIdentity(db), digest);
 }
 
 export async function commitBatch(db: LedgerDb, config: PipelineConfig, store: DigestStore, input: BatchInput, rulesHash: string | null): Promise<CommitOutput> {

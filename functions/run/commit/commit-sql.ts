@@ -1,9 +1,10 @@
 import type { ResolvedTable } from '../../../lib/config/resolve';
+import { changeOrderSql } from '../../../lib/ledger/change-order';
 import { storedColumns, SYSTEM_COLUMNS } from '../../../lib/ledger/table-ddl';
 import { qualified, quoteIdent } from '../../../lib/sql/ident';
 
 /**
- * Appends a batch's staged rows to the history in (lsn, seqval, op) order: `_seq` continues the
+ * Appends a batch's staged rows to the history in source order (lib/ledger/change-order.ts): `_seq` continues the
  * table's sequence, `_chain_hash` extends the hash chain from the current head (ledger.chain_agg
  * as a running window aggregate). Rows already in the ledger are skipped (idempotent).
  * Parameters: :runId, :iteration, :lastSeq, :head (hex).
@@ -31,8 +32,8 @@ export function appendSql(t: ResolvedTable): string {
     `SELECT ${select.join(', ')} FROM ${stage} s ` +
     `WHERE s._run_id = :runId AND s._iteration = :iteration ` +
     `AND NOT EXISTS (SELECT 1 FROM ${history} h WHERE h._lsn = s._lsn AND h._seqval = s._seqval AND h._op = s._op) ` +
-    `WINDOW w AS (ORDER BY s._lsn, s._seqval, s._op ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ` +
-    `ORDER BY s._lsn, s._seqval, s._op`
+    `WINDOW w AS (ORDER BY ${changeOrderSql('s')} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ` +
+    `ORDER BY ${changeOrderSql('s')}`
   );
 }
 

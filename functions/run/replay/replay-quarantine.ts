@@ -2,7 +2,9 @@ import type { PipelineConfig } from '../../../lib/config/resolve';
 import type { LedgerDb } from '../../../lib/data-api/client';
 import { json } from '../../../lib/data-api/params';
 import type { DigestStore } from '../../../lib/digests/port';
+import { replayRunId } from '../../../lib/ledger/replay-runs';
 import { stageInsertSql } from '../../../lib/ledger/stage-sql';
+import { qualified } from '../../../lib/sql/ident';
 import type { LedgerRow } from '../../../lib/pipeline/ledger-row';
 import { bindSecrets } from '../../../lib/rules/apply';
 import type { CdcChangeRow, CdcOperation } from '../../../lib/source/port';
@@ -31,21 +33,41 @@ export function quarantinedChange(q: { lsn: string; seqval: string; op: string; 
 }
 
 /**
+ * Run R's quarantined changes not replayed yet: neither recorded in ledger.quarantine_replays nor
+ * marked by a replay before that table existed (ledger.quarantine.replayed_at, kept as history).
+ */
+const PENDING_SQL = `SELECT q.id, q.capture_instance, encode(q.lsn, 'hex') AS lsn, encode(q.seqval, 'hex') AS seqval, q.op, q.commit_time, q.row_data::text AS row_data
+  FROM ledger.quarantine q
+ WHERE q.run_id = :runId AND q.replayed_at IS NULL AND NOT EXISTS (SELECT 1 FROM ledger.quarantine_replays r WHERE r.quarantine_id = q.id)
+ ORDER BY q.capture_instance, q.lsn, q.seqval, q.op`;
+
+/**
+ * Records, in the append's transaction, each quarantined change this replay run appended (insert-only:
+ * a change appended earlier by another run is not claimed). Parameters: :runId, :ids (bigint[] text).
+ */
+function recordReplaysSql(historyTable: string): string {
+  return (
+    `INSERT INTO ledger.quarantine_replays (quarantine_id, replay_run_id) ` +
+    `SELECT q.id, :runId FROM ledger.quarantine q JOIN ${qualified('ledger', historyTable)} h ` +
+    `ON h._lsn = q.lsn AND h._seqval = q.seqval AND h._op = q.op AND h._run_id = :runId ` +
+    `WHERE q.id = ANY(CAST(:ids AS bigint[])) ON CONFLICT (quarantine_id) DO NOTHING`
+  );
+}
+
+/**
  * `cdc-ledger quarantine replay --run R`: re-applies the CURRENT rules to run R's quarantined rows and
- * appends what now passes. Late rows keep their original LSN, seqval and commit time (`_valid_from`);
- * they get a later `_seq` and `_recorded_at`, under a replay run of their own with its own digest
- * (also in the digest store). Watermarks do not move. Rows already in the ledger are never appended
- * again, so replaying twice appends once.
+ * appends what now passes, as late-appended changes (docs/ledger.md "Late-appended changes"): they
+ * keep their source position (LSN, seqval, op) and commit time (`_valid_from`) and are recorded late —
+ * a later `_seq` and `_recorded_at`, under a replay run of their own whose digest says `late: true`
+ * (also in the digest store). The views place them by source position. Watermarks do not move. Each
+ * replayed change is recorded in ledger.quarantine_replays in the append's transaction; rows already
+ * in the ledger are never appended again, so replaying twice appends once.
  */
 export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, store: DigestStore, runId: string, env: NodeJS.ProcessEnv, now = new Date()): Promise<ReplayResult> {
-  const replayRunId = `replay-${runId}-${now.toISOString().replace(/[-:.]/g, '')}`.slice(0, 80);
-  const q = await db.execute(
-    `SELECT id, capture_instance, encode(lsn, 'hex') AS lsn, encode(seqval, 'hex') AS seqval, op, commit_time, row_data::text AS row_data
-       FROM ledger.quarantine WHERE run_id = :runId AND replayed_at IS NULL ORDER BY capture_instance, lsn, seqval, op`,
-    { runId },
-  );
+  const replayRun = replayRunId(runId, now);
+  const q = await db.execute(PENDING_SQL, { runId });
   await db.execute(`INSERT INTO ledger.runs (run_id, execution_id, status, rules_hash, trigger) VALUES (:id, :id, 'running', :rules, :trigger)`, {
-    id: replayRunId,
+    id: replayRun,
     rules: rulesHash(config),
     trigger: json({ replayOf: runId }),
   });
@@ -68,24 +90,22 @@ export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, sto
       } else stillRejected++;
     }
     if (accepted.length === 0) continue;
-    const batch = { runId: replayRunId, iteration: 1 };
+    const batch = { runId: replayRun, iteration: 1 };
     for (const rows of splitBySize(accepted, MAX_PARAMETER_BYTES)) {
       await db.execute(stageInsertSql(table), { ...batch, chunk: 1, rows: json(rows) });
     }
     const done = await db.transaction(async (tx) => {
       await tx.execute(LOCK_SQL, { ci: table.captureInstance });
-      return appendBatch(tx, table, batch);
+      const rows = await appendBatch(tx, table, batch, { late: true });
+      await tx.execute(recordReplaysSql(table.historyTable), { runId: replayRun, ids: `{${acceptedIds.join(',')}}` });
+      return rows;
     });
     await publishDigest(db, store, batch, table.captureInstance);
     appended += done.rows;
-    await db.execute(`UPDATE ledger.quarantine SET replayed_at = now(), replay_run_id = :replayRunId WHERE id = ANY(CAST(:ids AS bigint[]))`, {
-      replayRunId,
-      ids: `{${acceptedIds.join(',')}}`,
-    });
   }
   await db.execute(`UPDATE ledger.runs SET status = 'committed', finished_at = now(), iterations = 1, changes_appended = :appended WHERE run_id = :id`, {
-    id: replayRunId,
+    id: replayRun,
     appended,
   });
-  return { replayRunId, considered: q.rows.length, appended, stillRejected };
+  return { replayRunId: replayRun, considered: q.rows.length, appended, stillRejected };
 }

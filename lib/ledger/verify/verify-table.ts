@@ -1,11 +1,13 @@
 import type { ResolvedTable } from '../../config/resolve';
 import type { LedgerDb } from '../../data-api/client';
-import type { DigestRecord, DigestStore } from '../../digests/port';
-import { compareChange } from '../../pipeline/ledger-row';
+import { namespaceLocation, type DigestStore } from '../../digests/port';
 import { readDigests } from '../digest-rows';
+import { isReplayRunId } from '../replay-runs';
 import { chainStep, GENESIS_CHAIN_HEAD, rowHash } from '../row-hash';
-import { compareDigests, rowDigests } from './check-digests';
+import { compareDigests, rowDigests, type RowDigest } from './check-digests';
 import { businessColumns, chainHashAt, readRows, type StoredRow } from './read-rows';
+import { readReplayedChanges } from './read-replays';
+import { SourceOrder } from './source-order';
 
 export interface BadRow {
   readonly seq: number;
@@ -25,6 +27,11 @@ export interface TableReport {
   readonly lastSeq: number;
   readonly chainHead: string;
   readonly digests: number;
+  /** Rows covered by late digests (late-appended changes, quarantine replay). */
+  readonly lateRows: number;
+  /** Digests in ledger.digests the store lacks / in the store ledger.digests lacks. */
+  readonly digestsOnlyInDb: number;
+  readonly digestsOnlyInStore: number;
   readonly firstBadRow: BadRow | null;
   /** Problems not tied to one row: digests missing or different in the database or the store, rows missing at the end. */
   readonly problems: string[];
@@ -37,21 +44,36 @@ export interface VerifyTableOptions {
   readonly pageRows?: number;
 }
 
+/** Where this ledger's digests are in the store, and the source time zone (late rows' commit times). */
+export interface VerifyScope {
+  readonly digestNamespace: string;
+  readonly sourceTimeZone: string;
+}
+
 const hex = (s: string): string => `0x${s}`;
 
 /**
  * Recomputes one history table (docs/ledger.md "Verification"): every row hash from the stored typed
- * values, the chain in _seq order, each digest's rows, LSNs and chain head, and the digests in the
- * database against the digest store. Stops at the first bad row.
+ * values, the chain in _seq order, each digest's rows, LSNs and chain head, source order along _seq
+ * (late-appended changes apart), and the digests in the database against the digest store (this
+ * ledger's namespace). Stops at the first bad row.
  */
-export async function verifyTable(db: LedgerDb, store: DigestStore, t: ResolvedTable, opts: VerifyTableOptions = {}): Promise<TableReport> {
+export async function verifyTable(db: LedgerDb, store: DigestStore, t: ResolvedTable, scope: VerifyScope, opts: VerifyTableOptions = {}): Promise<TableReport> {
   const started = Date.now();
   const ci = t.captureInstance;
-  const [dbDigests, allStored] = await Promise.all([readDigests(db, ci, opts.runId), store.list(ci)]);
+  const [dbDigests, allStored] = await Promise.all([readDigests(db, ci, opts.runId), store.list(scope.digestNamespace, ci)]);
   const storeDigests = opts.runId ? allStored.filter((d) => d.runId === opts.runId) : allStored;
-  const problems = compareDigests(dbDigests, storeDigests, store.location);
+  const compared = compareDigests(dbDigests, storeDigests, namespaceLocation(store, scope.digestNamespace));
+  const problems = compared.problems;
   // The store is the reference for the rows (it is outside the database); a digest only in the database still counts.
   const reference = rowDigests([...storeDigests, ...dbDigests.filter((d) => !storeDigests.some((s) => s.runId === d.runId && s.iteration === d.iteration))]);
+  // Late digests, and replay digests from before digests could say late (their replays marked ledger.quarantine).
+  const replayRuns = [...new Set(reference.filter((r) => r.late === true || isReplayRunId(r.runId)).map((r) => r.runId))];
+  const replayed = await readReplayedChanges(db, ci, replayRuns);
+  const legacyLate = new Set(
+    [...replayed.values()].filter((c) => c.recordedIn === 'ledger.quarantine.replay_run_id').map((c) => c.replayRunId),
+  );
+  for (const r of reference) if (r.late === true) legacyLate.delete(r.runId);
 
   let afterSeq = 0;
   let head = GENESIS_CHAIN_HEAD;
@@ -72,24 +94,22 @@ export async function verifyTable(db: LedgerDb, store: DigestStore, t: ResolvedT
   }
 
   const columns = await businessColumns(db, t);
+  const order = new SourceOrder(replayed, scope.sourceTimeZone, legacyLate);
   let expectedSeq = afterSeq + 1;
-  let prev: StoredRow | null = null;
   let d = 0;
   let rows = 0;
   let bad: BadRow | null = null;
   for await (const row of readRows(db, t, columns, afterSeq, untilSeq, opts.pageRows)) {
     rows++;
-    const problem = checkRow(row, prev, expectedSeq, head);
-    let digestProblem: string | null = null;
     while (reference[d] && (reference[d]?.lastSeq ?? 0) < row.seq) d++;
     const digest = reference[d];
-    if (!problem) digestProblem = checkCoverage(row, digest);
-    if (problem || digestProblem) {
-      bad = { seq: row.seq, lsn: hex(row.lsn), seqval: hex(row.seqval), op: row.op, problem: (problem ?? digestProblem) as string };
+    const covering = digest && digest.firstSeq <= row.seq ? digest : undefined;
+    const problem = checkSeq(row, expectedSeq) ?? order.check(row, covering) ?? checkContent(row, head) ?? checkCoverage(row, covering);
+    if (problem) {
+      bad = { seq: row.seq, lsn: hex(row.lsn), seqval: hex(row.seqval), op: row.op, problem };
       break;
     }
     head = row.chainHash;
-    prev = row;
     expectedSeq = row.seq + 1;
   }
   const lastRef = reference[reference.length - 1];
@@ -108,6 +128,9 @@ export async function verifyTable(db: LedgerDb, store: DigestStore, t: ResolvedT
       lastSeq: expectedSeq - 1,
       chainHead,
       digests: dbDigests.length,
+      lateRows: order.lateRows,
+      digestsOnlyInDb: compared.onlyInDb,
+      digestsOnlyInStore: compared.onlyInStore,
       firstBadRow,
       problems,
       ms: Date.now() - started,
@@ -115,11 +138,11 @@ export async function verifyTable(db: LedgerDb, store: DigestStore, t: ResolvedT
   }
 }
 
-function checkRow(row: StoredRow, prev: StoredRow | null, expectedSeq: number, head: string): string | null {
-  if (row.seq !== expectedSeq) return `expected _seq ${expectedSeq} next, found ${row.seq}: rows are missing`;
-  if (prev && compareChange(prev, row) >= 0) {
-    return `out of order: (lsn, seqval, op) does not increase after _seq ${prev.seq} (${hex(prev.lsn)}, ${hex(prev.seqval)}, ${prev.op}); rows were moved or swapped`;
-  }
+function checkSeq(row: StoredRow, expectedSeq: number): string | null {
+  return row.seq === expectedSeq ? null : `expected _seq ${expectedSeq} next, found ${row.seq}: rows are missing`;
+}
+
+function checkContent(row: StoredRow, head: string): string | null {
   if (row.problems.length > 0) return `stored values are not canonical: ${row.problems.join('; ')}`;
   const recomputed = rowHash(row);
   if (recomputed !== row.rowHash) {
@@ -132,8 +155,8 @@ function checkRow(row: StoredRow, prev: StoredRow | null, expectedSeq: number, h
   return null;
 }
 
-function checkCoverage(row: StoredRow, digest: (DigestRecord & { firstSeq: number; lastSeq: number }) | undefined): string | null {
-  if (!digest || digest.firstSeq > row.seq) return `not covered by any run digest: the row was not appended by a commit (forged?)`;
+function checkCoverage(row: StoredRow, digest: RowDigest | undefined): string | null {
+  if (!digest) return `not covered by any run digest: the row was not appended by a commit (forged?)`;
   if (row.runId !== digest.runId) return `_run_id is ${row.runId} but the digest covering _seq ${row.seq} is of run ${digest.runId}`;
   if (row.seq === digest.firstSeq && row.lsn !== digest.firstLsn) return `first row of run ${digest.runId}: LSN ${hex(row.lsn)} but the digest says ${hex(digest.firstLsn ?? '')}`;
   if (row.seq === digest.lastSeq) {
