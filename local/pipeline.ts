@@ -11,7 +11,7 @@ import { handler as verify } from '../functions/verify/handler';
 import type { LocalEnvironment } from './environment';
 import { localFunctionArn, localTopicArn } from './runner/definition';
 import { redriveExecution } from './runner/redrive';
-import { runExecution, type ExecutionRecord, type PublishMessage } from './runner/runner';
+import { runExecution, type ExecutionRecord, type HistoryEvent, type PublishMessage } from './runner/runner';
 
 type Task = (input: unknown) => Promise<unknown>;
 
@@ -35,6 +35,8 @@ export interface RunOptions {
   /** Replace some tasks (tests inject failures at the handler boundary). */
   readonly tasks?: Readonly<Record<string, Task>>;
   readonly retryIntervalOverrideMs?: number;
+  /** Each history event as it is recorded (the CLI's progress lines). */
+  readonly onEvent?: (event: HistoryEvent) => void;
 }
 
 /** The task functions and SNS stand-in for one local execution, with the rehearsal switch applied. */
@@ -53,6 +55,7 @@ export function runPipeline(env: LocalEnvironment, opts: RunOptions = {}): Promi
     history: env.history,
     notifyTerminal: terminalNotifier(env),
     ...(opts.retryIntervalOverrideMs !== undefined ? { retryIntervalOverrideMs: opts.retryIntervalOverrideMs } : {}),
+    ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
   });
 }
 
@@ -62,6 +65,8 @@ export interface RedriveOptions {
   readonly retryIntervalOverrideMs?: number;
   /** When the redrive is requested (the 14-day redrivable period is checked against it). */
   readonly now?: Date;
+  /** Each history event as it is recorded (the CLI's progress lines). */
+  readonly onEvent?: (event: HistoryEvent) => void;
 }
 
 /** `cdc-ledger runs redrive <run>`: resumes a failed execution where it failed, in the same history. */
@@ -73,10 +78,12 @@ export function redrivePipeline(env: LocalEnvironment, name: string, opts: Redri
     notifyTerminal: terminalNotifier(env),
     ...(opts.retryIntervalOverrideMs !== undefined ? { retryIntervalOverrideMs: opts.retryIntervalOverrideMs } : {}),
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
   });
 }
 
-function shellWord(s: string): string {
+/** A word as a POSIX shell reads it back (quoted only when it needs to be). */
+export function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
