@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { loadConfigFile } from '../lib/config/load';
 import type { LocalOptions } from '../local/environment';
+import { shellWord } from '../local/pipeline';
+import type { OptionSpec } from './spec';
 
 /** Options every local command shares: where the data lives and which databases to use. */
 export interface CommonOptions {
@@ -9,18 +11,32 @@ export interface CommonOptions {
   readonly sourceUrl?: string;
   readonly targetUrl?: string;
   readonly json: boolean;
+  /** What the user gave on the command line (not from the environment), for the next command we print. */
+  readonly given: { readonly config?: boolean; readonly sourceUrl?: boolean; readonly targetUrl?: boolean };
 }
 
-export const COMMON_OPTIONS = {
-  'data-dir': { type: 'string' },
-  config: { type: 'string' },
-  'source-url': { type: 'string' },
-  'target-url': { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const;
+/** Where the local commands find their data and databases. */
+export const LOCATION_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'data-dir': {
+    type: 'string',
+    value: 'DIR',
+    description: 'embedded databases, chunk objects, run history, outbox (CDC_LEDGER_DATA_DIR)',
+    default: './.cdc-ledger',
+  },
+  config: { type: 'string', value: 'FILE', description: 'pipeline configuration (CDC_LEDGER_CONFIG)', default: './cdc-ledger.config.json' },
+  'source-url': { type: 'string', value: 'URL', description: 'PostgreSQL URL for the emulated source instead of embedded PGlite (CDC_LEDGER_SOURCE_URL)' },
+  'target-url': { type: 'string', value: 'URL', description: 'PostgreSQL URL for the ledger instead of embedded PGlite (CDC_LEDGER_TARGET_URL)' },
+};
 
-export function commonOptions(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): CommonOptions {
+export const JSON_OPTION: Readonly<Record<string, OptionSpec>> = { json: { type: 'boolean', description: 'machine-readable output' } };
+
+/** Every command takes these (handled before the command runs). */
+export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  help: { type: 'boolean', short: 'h', description: 'this help' },
+  version: { type: 'boolean', short: 'v', description: 'the version of cdc-ledger' },
+};
+
+export function commonOptions(values: Readonly<Record<string, string | boolean | undefined>>, env: NodeJS.ProcessEnv = process.env): CommonOptions {
   const str = (k: string): string | undefined => {
     const v = values[k];
     return typeof v === 'string' ? v : undefined;
@@ -33,6 +49,11 @@ export function commonOptions(values: Record<string, string | boolean | undefine
     ...(sourceUrl ? { sourceUrl } : {}),
     ...(targetUrl ? { targetUrl } : {}),
     json: values.json === true,
+    given: {
+      ...(str('config') !== undefined ? { config: true } : {}),
+      ...(str('source-url') !== undefined ? { sourceUrl: true } : {}),
+      ...(str('target-url') !== undefined ? { targetUrl: true } : {}),
+    },
   };
 }
 
@@ -43,4 +64,16 @@ export function localOptions(o: CommonOptions): LocalOptions {
     ...(o.sourceUrl ? { sourceUrl: o.sourceUrl } : {}),
     ...(o.targetUrl ? { targetUrl: o.targetUrl } : {}),
   };
+}
+
+/**
+ * The exact command to type next, e.g. `cdc-ledger runs redrive <run> --data-dir <dir>`, with the
+ * --config / --source-url / --target-url the user gave (values from the environment stay there).
+ */
+export function nextCommand(o: CommonOptions, words: readonly string[]): string {
+  const parts = ['cdc-ledger', ...words.map(shellWord), '--data-dir', shellWord(o.dataDir)];
+  if (o.given.config) parts.push('--config', shellWord(o.configPath));
+  if (o.given.sourceUrl && o.sourceUrl) parts.push('--source-url', shellWord(o.sourceUrl));
+  if (o.given.targetUrl && o.targetUrl) parts.push('--target-url', shellWord(o.targetUrl));
+  return parts.join(' ');
 }

@@ -1,4 +1,5 @@
 import { verifyLedger, type LedgerReport } from '../../lib/ledger/verify/verify-ledger';
+import type { OpenEnvironment } from '../spec';
 import { openLocalEnvironment, type LocalOptions } from '../../local/environment';
 import { count, duration, table } from '../format';
 
@@ -28,8 +29,8 @@ export function formatVerifyReport(r: LedgerReport): string {
 }
 
 /** `cdc-ledger ledger verify [--table T] [--run RUN] [--json]`: exit 0 when everything matches, 1 otherwise. */
-export async function ledgerVerifyCommand(local: LocalOptions, opts: VerifyCommandOptions): Promise<number> {
-  const env = await openLocalEnvironment(local);
+export async function ledgerVerifyCommand(local: LocalOptions, opts: VerifyCommandOptions, open: OpenEnvironment = openLocalEnvironment): Promise<number> {
+  const env = await open(local);
   try {
     const report = await verifyLedger(env.db, env.runtime.digests, env.config, {
       ...(opts.table ? { table: opts.table } : {}),

@@ -1,16 +1,11 @@
-import { openLocalEnvironment, type LocalOptions } from '../../local/environment';
+import type { LocalOptions } from '../../local/environment';
 import { simulateErpActivity } from '../../local/source/simulator';
 import { count, duration } from '../format';
-import { describeRun, runOnce } from './run';
+import type { CommonOptions } from '../options';
+import type { OpenEnvironment } from '../spec';
+import { printRun, runOnce } from './run';
 
-/** '30s', '5m', '1h', '250ms' → milliseconds. */
-export function parseInterval(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  if (!m) throw new Error(`--every takes a duration like 30s, 5m or 1h (got ${JSON.stringify(text)})`);
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return n * unit;
-}
+export { parseInterval } from '../args';
 
 export interface ScheduleOptions {
   readonly everyMs: number;
@@ -21,12 +16,20 @@ export interface ScheduleOptions {
   readonly seed: number;
 }
 
+export interface ScheduleIo {
+  readonly open: OpenEnvironment;
+  readonly common: CommonOptions;
+  /** A line per step on stderr (when it is a terminal). */
+  readonly progress: boolean;
+}
+
 /**
  * The local EventBridge Scheduler: starts an execution every interval, like rate(5 minutes). A run
  * still going when the next is due delays it (the lease makes overlapping runs skip in AWS).
+ * Exit 1 when any run ended unsuccessfully (skipped runs are not failures).
  */
-export async function scheduleCommand(local: LocalOptions, s: ScheduleOptions): Promise<number> {
-  const env = await openLocalEnvironment(local);
+export async function scheduleCommand(local: LocalOptions, s: ScheduleOptions, io: ScheduleIo): Promise<number> {
+  const env = await io.open(local);
   let stop = false;
   const onSignal = (): void => {
     stop = true;
@@ -43,9 +46,11 @@ export async function scheduleCommand(local: LocalOptions, s: ScheduleOptions): 
         const r = await simulateErpActivity(env.sourceDb, { changes: s.simulate, seed: s.seed + i });
         console.error(`ERP activity: ${count(r.changes)} changes`);
       }
-      const summary = await runOnce(env, { trigger: 'schedule', scheduledTime: new Date().toISOString() });
-      if (summary.status !== 'SUCCEEDED') failures++;
-      console.log(describeRun(summary));
+      const summary = await runOnce(env, { trigger: 'schedule', scheduledTime: new Date().toISOString() }, { progress: io.progress, common: io.common });
+      if (summary.status !== 'SUCCEEDED' && summary.status !== 'SKIPPED') failures++;
+      // --json: one object per line, one line per run.
+      if (io.common.json) console.log(JSON.stringify(summary));
+      else printRun(summary, false);
       if (s.runs !== undefined && i + 1 >= s.runs) break;
       while (!stop && Date.now() < due) await new Promise((r) => setTimeout(r, Math.min(250, due - Date.now())));
     }

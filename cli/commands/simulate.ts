@@ -4,11 +4,11 @@ import { simulateErpActivity } from '../../local/source/simulator';
 import type { CommonOptions } from '../options';
 import { loadConfigFile } from '../../lib/config/load';
 import { count, progress } from '../format';
-import { mkdir } from 'node:fs/promises';
+import { ensureWritableDataDir } from '../data-dir';
 
 export async function simulateCommand(o: CommonOptions, changes: number, seed: number): Promise<number> {
   const config = loadConfigFile(o.configPath);
-  await mkdir(o.dataDir, { recursive: true });
+  await ensureWritableDataDir(o.dataDir);
   const db = await openDatabase({ url: o.sourceUrl, dataDir: o.dataDir, name: 'source' });
   try {
     await installSource(db, { timeZone: config.sourceTimeZone });

@@ -30,8 +30,11 @@ export interface CompensationReport {
 }
 
 export interface FailureExplanation extends ErrorText {
-  /** The top-level state that failed (the one a redrive resumes at), e.g. `Verify` or `ProcessTables`. */
-  readonly state: string;
+  /**
+   * The top-level state that failed (the one a redrive resumes at), e.g. `Verify` or `ProcessTables`;
+   * null when the record holds no history (a list from DescribeExecution).
+   */
+  readonly state: string | null;
   /** Inside a Map: the state of the iteration that threw, e.g. `Extract`. */
   readonly step: string | null;
   /** Inside a Map: the capture instance of that iteration. */
@@ -145,8 +148,8 @@ function uncaughtFailure(record: ExecutionRecord): FailureExplanation {
     record.error === null && record.status === 'ABORTED'
       ? { error: 'ExecutionAborted', message: 'the execution was stopped before it finished' }
       : parseCause(record.error, record.cause);
-  const state = ended?.name ?? '(before the first state)';
-  return { state, ...innerStep(record, redrive, state, text.error), ...text, compensation: null };
+  const state = ended?.name ?? null;
+  return { state, ...(state ? innerStep(record, redrive, state, text.error) : { step: null, table: null }), ...text, compensation: null };
 }
 
 /** SKIPPED with its reason, FAILED with what failed and what was compensated, or just the status. */
@@ -178,8 +181,9 @@ export function describeCompensation(c: CompensationReport | null): string {
     const tables = staged.filter((a) => Number(a.detail['rows'] ?? 0) > 0);
     const total = tables.reduce((n, a) => n + Number(a.detail['rows'] ?? 0), 0);
     parts.push(
-      `discarded ${count(total)} staged rows` +
-        (tables.length > 0 ? ` (${tables.map((a) => `${String(a.detail['captureInstance'] ?? '?')} ${count(Number(a.detail['rows'] ?? 0))}`).join(', ')})` : ''),
+      total === 0
+        ? 'found no staged rows to discard'
+        : `discarded ${count(total)} staged rows (${tables.map((a) => `${String(a.detail['captureInstance'] ?? '?')} ${count(Number(a.detail['rows'] ?? 0))}`).join(', ')})`,
     );
   }
   for (const a of c.actions) {
@@ -195,13 +199,13 @@ export function firstLine(text: string): string {
   return (text.split('\n').find((l) => l.trim() !== '') ?? '').trim();
 }
 
-/** `Verify`, or `ProcessTables › Extract (dbo_Inventory)` for a failure inside the Map. */
+/** `Verify`, or `ProcessTables › Extract (dbo_Inventory)` for a failure inside the Map; `an unknown state` without history. */
 export function failedAt(f: Pick<FailureExplanation, 'state' | 'step' | 'table'>): string {
-  return `${f.state}${f.step ? ` › ${f.step}` : ''}${f.table ? ` (${f.table})` : ''}`;
+  return `${f.state ?? 'an unknown state'}${f.step ? ` › ${f.step}` : ''}${f.table ? ` (${f.table})` : ''}`;
 }
 
 /** One line for tables: where, the error and the first line of its message. */
 export function failureLine(f: FailureExplanation): string {
   const msg = firstLine(f.message);
-  return `${failedAt(f)}: ${f.error}${msg ? `: ${msg}` : ''}`;
+  return `${f.state === null ? '' : `${failedAt(f)}: `}${f.error}${msg ? `: ${msg}` : ''}`;
 }
