@@ -11,6 +11,8 @@ import { count } from './format';
 interface StateRef {
   readonly name: string;
   readonly table: string | null;
+  /** The StateEntered event id: one per state occurrence. */
+  readonly entered: number;
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {
@@ -36,12 +38,15 @@ function tableOf(payload: Record<string, unknown> | undefined): string | null {
 }
 
 const FAILURE_TYPES = new Set(['LambdaFunctionFailed', 'LambdaFunctionTimedOut', 'TaskFailed', 'TaskTimedOut']);
+const SCHEDULED_TYPES = new Set(['LambdaFunctionScheduled', 'TaskScheduled']);
 /** States inside an iteration whose counts the iteration's Load line reports. */
 const QUIET = new Set(['Extract', 'ApplyRules']);
 
 /** Feed it every event of the execution in order; each call returns the lines to print (often none). */
 export class RunProgress {
   private readonly states = new Map<number, StateRef>();
+  /** Invocations per state occurrence (a second one is a retry). */
+  private readonly attempts = new Map<number, number>();
   private width = 14;
 
   private line(label: string, text: string): string {
@@ -51,12 +56,17 @@ export class RunProgress {
   onEvent(e: HistoryEvent): string[] {
     const entered = e.stateEnteredEventDetails;
     if (entered) {
-      this.states.set(e.id, { name: entered.name, table: tableOf(parse(entered.input)) });
+      this.states.set(e.id, { name: entered.name, table: tableOf(parse(entered.input)), entered: e.id });
       return [];
     }
     const ref = this.states.get(e.previousEventId);
     if (ref) this.states.set(e.id, ref);
     if (e.type === 'ExecutionRedriven') return [this.line('redrive', `${e.executionRedrivenEventDetails?.redriveCount ?? ''}: resuming where the run failed`)];
+    if (SCHEDULED_TYPES.has(e.type) && ref) {
+      const n = (this.attempts.get(ref.entered) ?? 0) + 1;
+      this.attempts.set(ref.entered, n);
+      return n > 1 ? [this.line(ref.name, `${ref.table ? `${ref.table}: ` : ''}retrying (attempt ${n})`)] : [];
+    }
     if (FAILURE_TYPES.has(e.type) && ref) {
       const d = e.lambdaFunctionFailedEventDetails ?? e.lambdaFunctionTimedOutEventDetails ?? e.taskFailedEventDetails ?? e.taskTimedOutEventDetails;
       const { error } = parseCause(d?.error ?? null, d?.cause ?? null);
@@ -106,6 +116,10 @@ export class RunProgress {
       case 'Compensate': {
         const actions = obj(out?.['compensation'])?.['actions'];
         return [this.line(name, `undid what the failed attempt left outside the ledger${Array.isArray(actions) ? ` (${actions.length} actions)` : ''}`)];
+      }
+      case 'RestageLoad': {
+        const accepted = num(obj(out?.['transform'])?.['accepted']);
+        return [this.line(ref?.table ?? tableOf(out) ?? name, `restaged from its chunk objects${accepted === undefined ? '' : ` (accepted ${count(accepted)})`}`)];
       }
       case 'ReacquireLease':
         return [this.line(name, 'lease taken again')];
