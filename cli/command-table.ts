@@ -2,7 +2,7 @@
  * Every command: its words, arguments, options and help, and what it runs. main.ts parses against
  * these, help.ts prints them; add a command by adding its spec here.
  */
-import { openLocalEnvironment } from '../local/environment';
+import { openLocalEnvironment, type LocalOptions } from '../local/environment';
 import { parseInterval, wholeNumber } from './args';
 import { ensureWritableDataDir } from './data-dir';
 import { demoCommand } from './commands/demo';
@@ -31,11 +31,11 @@ const str = (ctx: CommandContext, name: string): string | undefined => {
 /** Whether progress lines go to stderr: only on a terminal (a log file gets the summary only). */
 const progressOnStderr = (): boolean => process.stderr.isTTY === true;
 
-/** Opens the local environment after checking the data dir takes writes (a plain error if not). */
-async function openLocal(ctx: CommandContext): Promise<{ local: ReturnType<typeof localOptions> }> {
+/** The config loaded and the data dir proven writable (plain errors if not), before anything is opened. */
+async function localFor(ctx: CommandContext): Promise<LocalOptions> {
   const local = localOptions(ctx.common);
   await ensureWritableDataDir(ctx.common.dataDir);
-  return { local };
+  return local;
 }
 
 function awsTarget(ctx: CommandContext): { stateMachineArn?: string; stackName?: string; json: boolean } | undefined {
@@ -46,7 +46,7 @@ function awsTarget(ctx: CommandContext): { stateMachineArn?: string; stackName?:
 }
 
 async function runNow(ctx: CommandContext, name?: string): Promise<number> {
-  const { local } = await openLocal(ctx);
+  const local = await localFor(ctx);
   const env = await ctx.open(local);
   try {
     const s = await runOnce(env, { trigger: 'manual' }, { progress: progressOnStderr(), common: ctx.common, ...(name ? { name } : {}) });
@@ -71,7 +71,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (ctx) => {
       const rounds = wholeNumber(ctx.values['rounds'], '--rounds', { min: 1, fallback: 4 });
       const changes = wholeNumber(ctx.values['changes'], '--changes', { min: 1, fallback: 5000 });
-      const { local } = await openLocal(ctx);
+      const local = await localFor(ctx);
       return demoCommand(local, rounds, changes);
     },
   },
@@ -107,7 +107,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       const simulate =
         ctx.values['simulate'] === undefined ? undefined : wholeNumber(ctx.values['simulate'], '--simulate', { min: 1, hint: 'leave it out to simulate no ERP activity' });
       const seed = wholeNumber(ctx.values['seed'], '--seed', { min: 0, fallback: 1 });
-      const { local } = await openLocal(ctx);
+      const local = await localFor(ctx);
       return scheduleCommand(
         local,
         { everyMs, seed, ...(runs !== undefined ? { runs } : {}), ...(simulate !== undefined ? { simulate } : {}) },
@@ -122,7 +122,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: [],
     options: { ...JSON_OPTION, ...LOCATION_OPTIONS },
     run: async (ctx) => {
-      const { local } = await openLocal(ctx);
+      const local = await localFor(ctx);
       return statusCommand(local, ctx.common, ctx.open);
     },
   },
@@ -193,7 +193,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: [],
     options: { ...LOCATION_OPTIONS },
     run: async (ctx) => {
-      const { local } = await openLocal(ctx);
+      const local = await localFor(ctx);
       return migrateCommand(local, ctx.open);
     },
   },
@@ -203,7 +203,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: [],
     options: { run: { type: 'string', value: 'RUN', description: 'only this run' }, ...JSON_OPTION, ...LOCATION_OPTIONS },
     run: async (ctx) => {
-      const { local } = await openLocal(ctx);
+      const local = await localFor(ctx);
       const run = str(ctx, 'run');
       return quarantineList(local, { ...(run !== undefined ? { run } : {}), json: ctx.common.json }, ctx.open);
     },
@@ -214,7 +214,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: [],
     options: { run: { type: 'string', value: 'RUN', description: 'the run whose quarantined rows to replay (cdc-ledger quarantine list)', required: true }, ...JSON_OPTION, ...LOCATION_OPTIONS },
     run: async (ctx) => {
-      const { local } = await openLocal(ctx);
+      const local = await localFor(ctx);
       return quarantineReplay(local, str(ctx, 'run') ?? '', ctx.common.json, ctx.open);
     },
   },
@@ -230,7 +230,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...LOCATION_OPTIONS,
     },
     run: async (ctx) => {
-      const { local } = await openLocal(ctx);
+      const local = await localFor(ctx);
       const table = str(ctx, 'table');
       const run = str(ctx, 'run');
       return ledgerVerifyCommand(local, { ...(table !== undefined ? { table } : {}), ...(run !== undefined ? { run } : {}), json: ctx.common.json }, ctx.open);

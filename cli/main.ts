@@ -124,7 +124,7 @@ function checkArguments(c: CommandSpec, args: readonly string[]): void {
   if (args.length > c.args.length) throw new UsageError(`unexpected argument ${JSON.stringify(args[c.args.length])} for "${name}"`, c);
 }
 
-/** `help`, `help <command>`, `<command> --help`: the text and exit code, or undefined when it is not a help request. */
+/** `help [<command>]` and `<command> --help`: the help text and exit code (2 for an unknown command). */
 function helpFor(words: readonly string[]): { text: string; code: number } {
   if (words.length === 0) return { text: USAGE, code: 0 };
   const { command, args } = findCommand(words);

@@ -25,11 +25,11 @@ interface Exit {
   readonly stderr: string;
 }
 
-function cdcLedger(args: readonly string[], extraEnv: Record<string, string> = {}): Promise<Exit> {
+function cdcLedger(args: readonly string[], extraEnv: Record<string, string> = {}, nodeArgs: readonly string[] = [BIN]): Promise<Exit> {
   // The child sees none of this shell's CDC_LEDGER_* settings, only what the case sets.
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CDC_LEDGER_')));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...env, CDC_LEDGER_FORCED_EXIT: 'off', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, env: { ...env, CDC_LEDGER_FORCED_EXIT: 'off', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -132,4 +132,12 @@ describe('every command exits, with every resource closed', () => {
     expectExit(failed, 1, /^run \S+: FAILED at Verify\n {2}InjectedFailure: injected permanent failure at Verify/);
     expect(failed.stderr).toMatch(/next: fix the cause, then resume the run: cdc-ledger runs redrive \S+ --data-dir /);
   }, 2 * TEST_TIMEOUT_MS);
+
+  test('the safety net: a handle left open past main() is named and the process exits anyway', async () => {
+    // A listening server nothing closes, then the CLI (`node -e … x --version`: argv after the script is `--version`).
+    const leak = ['-e', `require('node:net').createServer().listen(0); require(${JSON.stringify(BIN)})`, 'x'];
+    const e = await cdcLedger(['--version'], { CDC_LEDGER_FORCED_EXIT: 'on' }, leak);
+    expect({ hung: e.hung, code: e.code, stdout: e.stdout }).toEqual({ hung: false, code: 0, stdout: `cdc-ledger ${version}\n` });
+    expect(e.stderr).toMatch(/^cdc-ledger: still open 5 s after the command ended \(.*TCPServerWrap.*\); exiting\n$/);
+  }, TEST_TIMEOUT_MS);
 });
