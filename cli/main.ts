@@ -1,160 +1,180 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError } from '../lib/errors';
-import { demoCommand } from './commands/demo';
-import { runCommand } from './commands/run';
-import { runsList, runsRedrive, runsShow } from './commands/runs';
-import { runsAws } from './commands/runs-aws';
-import { parseInterval, scheduleCommand } from './commands/schedule';
-import { simulateCommand } from './commands/simulate';
-import { migrateCommand } from './commands/migrate';
-import { configValidateCommand } from './commands/config-validate';
-import { quarantineList, quarantineReplay } from './commands/quarantine';
-import { ledgerVerifyCommand } from './commands/ledger-verify';
-import { COMMON_OPTIONS, commonOptions, localOptions } from './options';
+import { COMMANDS, defaultOpen, defaultOpenLedger, ledgerOf } from './command-table';
+import { commandHelp, globalUsage, groupHelp } from './help';
+import { commonOptions, GLOBAL_OPTIONS, LOCATION_OPTIONS } from './options';
+import { UsageError, type CommandSpec, type OpenEnvironment, type OpenLedger, type OptionSpec } from './spec';
 
-export const USAGE = `cdc-ledger — every change of a SQL Server ERP (CDC), appended to an immutable ledger
+export const USAGE = globalUsage(COMMANDS, LOCATION_OPTIONS);
 
-Usage: cdc-ledger <command> [options]
-
-Commands:
-  demo                          simulate ERP activity, run the pipeline several times, show runs and queries
-  run                           run the pipeline once (one state machine execution)
-  schedule [--every 5m]         run on a schedule like EventBridge Scheduler [--runs N] [--simulate N]
-  runs list [--json]            executions, newest first
-  runs show <run> [--json]      one execution state by state: status, duration, sizes, error
-  runs redrive <run> [--json]   resume a failed run at the state that failed, in the same execution
-                                (like Step Functions' Redrive; exit 0 succeeded, 1 failed again, 2 refused)
-  runs start [--json]           start a run now (locally: the same as run)
-  runs list|show|redrive|start … --state-machine-arn ARN | --stack-name NAME
-                                the same against Step Functions in AWS (redrive/start return once accepted;
-                                start [name] starts a run now); see docs/deploy.md
-  source simulate --changes N --seed S
-                                let the emulated ERP overwrite its records (N changes, deterministic for S)
-  migrate [--dry-run] [--prune]  check the config against the source, then apply only what the ledger lacks
-                                (--dry-run prints the SQL and changes nothing; --prune also drops what an
-                                earlier config created that never held a change: docs/configuration.md)
-  config validate               check the config file and the source's CDC; say what migrate would change
-  quarantine list [--run R] [--json]
-                                rows the rules refused, with every reason (the whole row with --json)
-  quarantine replay --run R     re-apply the current rules to run R's quarantined rows; append what passes (once)
-  ledger verify [--table T] [--run RUN] [--json]
-                                recompute every row hash, the chains and the digests (in the database and the
-                                digest store); --run checks only that run's rows; exit 1 on any mismatch
-
-Options:
-  --data-dir DIR     embedded databases, chunk objects, run history, outbox (default ./.cdc-ledger; CDC_LEDGER_DATA_DIR)
-  --config FILE      pipeline configuration (default ./cdc-ledger.config.json; CDC_LEDGER_CONFIG)
-  --source-url URL   PostgreSQL URL for the emulated source instead of embedded PGlite (CDC_LEDGER_SOURCE_URL)
-  --target-url URL   PostgreSQL URL for the ledger instead of embedded PGlite (CDC_LEDGER_TARGET_URL)
-  --wait SECONDS     how long to wait for another cdc-ledger process using the same data dir (default 60;
-                     \`run\` does not wait for a live one: it is skipped, like a scheduled run that finds the lease taken)
-  --json             machine-readable output
-`;
-
-function positiveInt(value: string | boolean | undefined, name: string, fallback?: number): number {
-  if (value === undefined || value === false) {
-    if (fallback !== undefined) return fallback;
-    throw new Error(`${name} is required`);
-  }
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} takes a whole number (got ${JSON.stringify(value)})`);
-  return n;
+/** The version in package.json. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  let parsed;
+export interface MainDeps {
+  /** How commands open the local environment (tests share one in-memory environment). */
+  readonly open?: OpenEnvironment;
+  /** How read-only commands open the ledger (default: from `open` when it is given, else openLocalLedger). */
+  readonly openLedger?: OpenLedger;
+}
+
+/** Every option any command knows, so the first pass can tell options' values from command words. */
+const ALL_OPTIONS: Record<string, OptionSpec> = Object.assign({}, GLOBAL_OPTIONS, ...COMMANDS.map((c) => c.options) as Record<string, OptionSpec>[]);
+const GROUPS = new Set(COMMANDS.filter((c) => c.path.length > 1).map((c) => c.path[0] ?? ''));
+
+/** Edit distance counting a swap of two neighbours as one edit (`rnu` → `run`). */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const at = (i: number, j: number): number => d[i]?.[j] ?? 0;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = v;
+    }
+  }
+  return at(a.length, b.length);
+}
+
+/** `; did you mean X?` when one candidate is close. */
+function suggest(word: string, candidates: readonly string[]): string {
+  const best = candidates.map((c) => ({ c, d: distance(word, c) })).sort((x, y) => x.d - y.d)[0];
+  return best && best.d <= Math.max(1, Math.floor(word.length / 3)) ? `; did you mean ${best.c}?` : '';
+}
+
+interface Parsed {
+  readonly words: readonly string[];
+  readonly options: readonly { name: string; raw: string; value: string | undefined; inline: boolean }[];
+}
+
+function tokenize(argv: readonly string[]): Parsed {
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: Object.fromEntries(Object.entries(ALL_OPTIONS).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}) }])),
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const words: string[] = [];
+  const options: { name: string; raw: string; value: string | undefined; inline: boolean }[] = [];
+  for (const t of tokens) {
+    if (t.kind === 'positional') words.push(t.value);
+    else if (t.kind === 'option') options.push({ name: t.name, raw: t.rawName, value: t.value, inline: t.inlineValue === true });
+  }
+  return { words, options };
+}
+
+/** The command named by the leading words (two words before one), and the arguments after them. */
+function findCommand(words: readonly string[]): { command?: CommandSpec; args: readonly string[] } {
+  for (const n of [2, 1]) {
+    const head = words.slice(0, n);
+    const c = COMMANDS.find((x) => x.path.length === n && x.path.every((w, i) => w === head[i]));
+    if (c) return { command: c, args: words.slice(n) };
+  }
+  return { args: words };
+}
+
+function unknownCommand(words: readonly string[]): UsageError {
+  const [first = '', second] = words;
+  if (GROUPS.has(first)) {
+    const subs = COMMANDS.filter((c) => c.path[0] === first).map((c) => c.path[1] ?? '');
+    return new UsageError(
+      second === undefined
+        ? `${first} needs a command: ${subs.join(', ')}\n\n${groupHelp(first, COMMANDS)}`
+        : `unknown command "${first} ${second}"${suggest(`${first} ${second}`, subs.map((x) => `${first} ${x}`))} (${first} has: ${subs.join(', ')}; cdc-ledger help ${first})`,
+    );
+  }
+  const known = [...new Set(COMMANDS.map((c) => c.path[0] ?? ''))];
+  return new UsageError(`unknown command ${JSON.stringify(first)}${suggest(first, known)} (commands: ${known.join(', ')}; cdc-ledger --help)`);
+}
+
+/** The command's option values; a UsageError for an option it does not take or a value that is missing. */
+function optionValues(c: CommandSpec, parsed: Parsed): Record<string, string | boolean> {
+  const accepted = { ...c.options, ...GLOBAL_OPTIONS };
+  const name = `cdc-ledger ${c.path.join(' ')}`;
+  const values: Record<string, string | boolean> = {};
+  for (const o of parsed.options) {
+    const spec = accepted[o.name];
+    if (!spec) {
+      const opts = Object.keys(accepted).map((k) => `--${k}`);
+      throw new UsageError(`unknown option ${o.raw} for "${name}"${suggest(`--${o.name}`, opts)} (it takes: ${opts.join(', ')}; cdc-ledger help ${c.path.join(' ')})`, c);
+    }
+    if (spec.type === 'boolean') {
+      if (o.inline) throw new UsageError(`option --${o.name} of "${name}" takes no value (got ${o.raw}=${o.value ?? ''})`, c);
+      values[o.name] = true;
+    } else {
+      if (o.value === undefined || (!o.inline && o.value.startsWith('--'))) {
+        throw new UsageError(`option --${o.name} of "${name}" needs a value: --${o.name} ${spec.value ?? 'VALUE'}`, c);
+      }
+      values[o.name] = o.value;
+    }
+  }
+  for (const [n, spec] of Object.entries(c.options)) {
+    if (spec.required && values[n] === undefined) throw new UsageError(`"${name}" needs --${n} ${spec.value ?? 'VALUE'}: ${spec.description}`, c);
+  }
+  return values;
+}
+
+function checkArguments(c: CommandSpec, args: readonly string[]): void {
+  const name = `cdc-ledger ${c.path.join(' ')}`;
+  const missing = c.args.filter((a, i) => a.required && args[i] === undefined);
+  if (missing[0]) throw new UsageError(`"${name}" needs <${missing[0].name}>: ${missing[0].description}`, c);
+  if (args.length > c.args.length) throw new UsageError(`unexpected argument ${JSON.stringify(args[c.args.length])} for "${name}"`, c);
+}
+
+/** `help [<command>]` and `<command> --help`: the help text and exit code (2 for an unknown command). */
+function helpFor(words: readonly string[]): { text: string; code: number } {
+  if (words.length === 0) return { text: USAGE, code: 0 };
+  const { command, args } = findCommand(words);
+  if (command && args.length === 0) return { text: commandHelp(command), code: 0 };
+  if (!command && words.length === 1 && GROUPS.has(words[0] ?? '')) return { text: groupHelp(words[0] ?? '', COMMANDS), code: 0 };
+  return { text: unknownCommand(words).message, code: 2 };
+}
+
+export async function main(argv: readonly string[], deps: MainDeps = {}): Promise<number> {
+  let parsed: Parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        ...COMMON_OPTIONS,
-        every: { type: 'string', default: '5m' },
-        runs: { type: 'string' },
-        simulate: { type: 'string' },
-        changes: { type: 'string' },
-        seed: { type: 'string' },
-        rounds: { type: 'string' },
-        table: { type: 'string' },
-        run: { type: 'string' },
-        'state-machine-arn': { type: 'string' },
-        'stack-name': { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        prune: { type: 'boolean', default: false },
-      },
-    });
+    parsed = tokenize(argv);
   } catch (err) {
     console.error(`${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const { values, positionals } = parsed;
-  const [command, sub, arg] = positionals;
-  if (values.help || command === undefined || command === 'help') {
-    console.log(USAGE);
-    return command === undefined && !values.help ? 2 : 0;
+  const flag = (n: string): boolean => parsed.options.some((o) => o.name === n);
+  if (flag('version')) {
+    console.log(`cdc-ledger ${version()}`);
+    return 0;
+  }
+  const [first] = parsed.words;
+  if (first === undefined) {
+    if (flag('help')) return (console.log(USAGE), 0);
+    console.error(USAGE);
+    return 2;
+  }
+  if (first === 'help' || flag('help')) {
+    const h = helpFor(first === 'help' ? parsed.words.slice(1) : parsed.words);
+    if (h.code === 0) console.log(h.text);
+    else console.error(h.text);
+    return h.code;
   }
   try {
-    const common = commonOptions(values);
-    switch (command) {
-      case 'demo':
-        return await demoCommand(localOptions(common, 'demo'), positiveInt(values.rounds, '--rounds', 4), positiveInt(values.changes, '--changes', 5000));
-      case 'run':
-        return await runCommand(localOptions(common, 'run', 0), common.json);
-      case 'schedule':
-        return await scheduleCommand(localOptions(common, 'schedule'), {
-          everyMs: parseInterval(values.every ?? '5m'),
-          ...(values.runs !== undefined ? { runs: positiveInt(values.runs, '--runs') } : {}),
-          ...(values.simulate !== undefined ? { simulate: positiveInt(values.simulate, '--simulate') } : {}),
-          seed: positiveInt(values.seed, '--seed', 1),
-        });
-      case 'runs':
-        if (values['state-machine-arn'] !== undefined || values['stack-name'] !== undefined) {
-          return await runsAws(
-            {
-              ...(values['state-machine-arn'] !== undefined ? { stateMachineArn: values['state-machine-arn'] } : {}),
-              ...(values['stack-name'] !== undefined ? { stackName: values['stack-name'] } : {}),
-              json: common.json,
-            },
-            sub,
-            arg,
-          );
-        }
-        if (sub === 'list') return await runsList(common.dataDir, common.json);
-        if (sub === 'show') return await runsShow(common.dataDir, arg, common.json);
-        if (sub === 'redrive') return await runsRedrive(common, arg);
-        if (sub === 'start') return await runCommand(localOptions(common, 'runs start', 0), common.json);
-        console.error(`unknown: runs ${sub ?? ''}\n\n${USAGE}`);
-        return 2;
-      case 'source':
-        if (sub === 'simulate') return await simulateCommand(common, positiveInt(values.changes, '--changes'), positiveInt(values.seed, '--seed', 1));
-        console.error(`unknown: source ${sub ?? ''}\n\n${USAGE}`);
-        return 2;
-      case 'ledger':
-        if (sub === 'verify') {
-          return await ledgerVerifyCommand(localOptions(common, 'ledger verify'), {
-            ...(values.table !== undefined ? { table: values.table } : {}),
-            ...(values.run !== undefined ? { run: values.run } : {}),
-            json: common.json,
-          });
-        }
-        console.error(`unknown: ledger ${sub ?? ''}\n\n${USAGE}`);
-        return 2;
-      case 'quarantine':
-        if (sub === 'list') return await quarantineList(localOptions(common, 'quarantine list'), { ...(values.run !== undefined ? { run: values.run } : {}), json: common.json });
-        if (sub === 'replay') return await quarantineReplay(localOptions(common, 'quarantine replay'), values.run, common.json);
-        console.error(`unknown: quarantine ${sub ?? ''}\n\n${USAGE}`);
-        return 2;
-      case 'migrate':
-        return await migrateCommand(localOptions(common, 'migrate'), { dryRun: values['dry-run'] === true, prune: values.prune === true, json: common.json });
-      case 'config':
-        if (sub === 'validate') return await configValidateCommand(localOptions(common, 'config validate'), common.configPath, common.json);
-        console.error(`unknown: config ${sub ?? ''}\n\n${USAGE}`);
-        return 2;
-      default:
-        console.error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-        return 2;
-    }
+    const { command, args } = findCommand(parsed.words);
+    if (!command) throw unknownCommand(parsed.words);
+    const values = optionValues(command, parsed);
+    checkArguments(command, args);
+    const open = deps.open ?? defaultOpen;
+    const injected = deps.open;
+    const openLedger = deps.openLedger ?? (injected ? async (o: Parameters<OpenLedger>[0]) => ledgerOf(await injected({ ...o })) : defaultOpenLedger);
+    return await command.run({ values, args, common: commonOptions(values), open, openLedger, path: command.path });
   } catch (err) {
+    if (err instanceof UsageError) {
+      const see = err.command && !err.message.includes('cdc-ledger help') ? `\nsee: cdc-ledger help ${err.command.path.join(' ')}` : '';
+      console.error(`${err.message}${see}`);
+      return 2;
+    }
     console.error(describeError(err));
     return 1;
   }

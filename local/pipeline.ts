@@ -13,9 +13,9 @@ import { localFunctionArn } from './runner/definition';
 import { compensateStopped, stateRunningAtStop } from './interrupted';
 import { terminalNotifier } from './terminal-notifier';
 import { redriveExecution } from './runner/redrive';
-import { runExecution, type ExecutionRecord, type PublishMessage } from './runner/runner';
+import { runExecution, type ExecutionRecord, type HistoryEvent, type PublishMessage } from './runner/runner';
 
-export { terminalNotifier } from './terminal-notifier';
+export { shellWord, terminalNotifier } from './terminal-notifier';
 
 type Task = (input: unknown) => Promise<unknown>;
 
@@ -41,6 +41,8 @@ export interface RunOptions {
   readonly retryIntervalOverrideMs?: number;
   /** Aborting stops the execution (ABORTED, like StopExecution); it is then compensated. */
   readonly signal?: AbortSignal;
+  /** Each history event as it is recorded (the CLI's progress lines). */
+  readonly onEvent?: (event: HistoryEvent) => void;
 }
 
 /**
@@ -87,6 +89,7 @@ export async function runPipeline(env: LocalEnvironment, opts: RunOptions = {}):
       notifyTerminal: terminalNotifier(env),
       signal: stop.signal,
       ...(opts.retryIntervalOverrideMs !== undefined ? { retryIntervalOverrideMs: opts.retryIntervalOverrideMs } : {}),
+      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     });
     return await afterStop(env, rec);
   } finally {
@@ -102,6 +105,8 @@ export interface RedriveOptions {
   readonly now?: Date;
   /** Aborting stops the execution (ABORTED, like StopExecution); it is then compensated. */
   readonly signal?: AbortSignal;
+  /** Each history event as it is recorded (the CLI's progress lines). */
+  readonly onEvent?: (event: HistoryEvent) => void;
 }
 
 /** `cdc-ledger runs redrive <run>`: resumes a failed execution where it failed, in the same history. */
@@ -116,6 +121,7 @@ export async function redrivePipeline(env: LocalEnvironment, name: string, opts:
       signal: stop.signal,
       ...(opts.retryIntervalOverrideMs !== undefined ? { retryIntervalOverrideMs: opts.retryIntervalOverrideMs } : {}),
       ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     });
     return await afterStop(env, rec);
   } finally {

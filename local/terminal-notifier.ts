@@ -2,7 +2,8 @@ import type { LocalEnvironment } from './environment';
 import { localTopicArn } from './runner/definition';
 import type { ExecutionRecord } from './runner/history';
 
-function shellWord(s: string): string {
+/** A word as a POSIX shell reads it back (quoted only when it needs to be). */
+export function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 

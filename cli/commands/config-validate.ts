@@ -1,12 +1,13 @@
 import { openLocalEnvironment, type LocalOptions } from '../../local/environment';
+import type { OpenEnvironment } from '../spec';
 
 /**
  * `cdc-ledger config validate`: the file decodes (unknown keys refused), every capture instance and
  * column exists on the source, and migrate could apply it — without writing to the ledger. Prints what
  * migrate would change. A problem is a ConfigError naming the JSON path (exit 1 from main).
  */
-export async function configValidateCommand(local: LocalOptions, configPath: string, json: boolean): Promise<number> {
-  const env = await openLocalEnvironment({ ...local, migrate: { dryRun: true } });
+export async function configValidateCommand(local: LocalOptions, configPath: string, json: boolean, open: OpenEnvironment = openLocalEnvironment): Promise<number> {
+  const env = await open({ ...local, migrate: { dryRun: true } });
   try {
     const { plan } = env.migration;
     const tables = env.config.tables.map((t) => t.captureInstance);

@@ -1,4 +1,5 @@
 import { verifyLedger, type LedgerReport } from '../../lib/ledger/verify/verify-ledger';
+import type { OpenLedger } from '../spec';
 import { openLocalLedger, type LocalLedgerOptions } from '../../local/environment';
 import { count, duration, table } from '../format';
 
@@ -15,7 +16,6 @@ export function formatVerifyReport(r: LedgerReport): string {
       r.tables.map((t) => [t.captureInstance, t.ok ? 'ok' : 'MISMATCH', count(t.rows), count(t.digests), String(t.lastSeq), t.chainHead.slice(0, 16), duration(t.ms)]),
     ),
   ];
-  for (const p of r.problems) lines.push(`\n${p}`);
   for (const t of r.tables.filter((x) => !x.ok)) {
     if (t.firstBadRow) {
       const b = t.firstBadRow;
@@ -29,8 +29,8 @@ export function formatVerifyReport(r: LedgerReport): string {
 }
 
 /** `cdc-ledger ledger verify [--table T] [--run RUN] [--json]`: exit 0 when everything matches, 1 otherwise. */
-export async function ledgerVerifyCommand(local: LocalLedgerOptions, opts: VerifyCommandOptions): Promise<number> {
-  const env = await openLocalLedger(local);
+export async function ledgerVerifyCommand(local: LocalLedgerOptions, opts: VerifyCommandOptions, open: OpenLedger = openLocalLedger): Promise<number> {
+  const env = await open(local);
   try {
     const report = await verifyLedger(env.db, env.digests, env.config, {
       ...(opts.table ? { table: opts.table } : {}),

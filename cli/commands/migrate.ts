@@ -1,5 +1,6 @@
 import { renderPlan } from '../../lib/ledger/migration-plan';
 import { openLocalEnvironment, type LocalOptions } from '../../local/environment';
+import type { OpenEnvironment } from '../spec';
 
 export interface MigrateCommandOptions {
   /** Print the DDL migrate would run; change nothing. */
@@ -13,8 +14,8 @@ export interface MigrateCommandOptions {
  * `cdc-ledger migrate [--dry-run] [--prune]`: the configuration is checked against the source first;
  * then only what the ledger lacks is applied, in one transaction (lib/ledger/migrate.ts).
  */
-export async function migrateCommand(local: LocalOptions, opts: MigrateCommandOptions): Promise<number> {
-  const env = await openLocalEnvironment({ ...local, migrate: { dryRun: opts.dryRun, prune: opts.prune } });
+export async function migrateCommand(local: LocalOptions, opts: MigrateCommandOptions, open: OpenEnvironment = openLocalEnvironment): Promise<number> {
+  const env = await open({ ...local, migrate: { dryRun: opts.dryRun, prune: opts.prune } });
   try {
     const { plan, statements } = env.migration;
     if (opts.json) {

@@ -1,3 +1,4 @@
+import type { OpenEnvironment, OpenLedger } from '../spec';
 import { openLocalEnvironment, openLocalLedger, type LocalLedgerOptions, type LocalOptions } from '../../local/environment';
 import { replayQuarantine } from '../../functions/run/replay/replay-quarantine';
 import { table } from '../format';
@@ -14,8 +15,8 @@ export interface QuarantinedRow {
 }
 
 /** Rows the rules refused, newest first, with every reason; the original row only with --json. */
-export async function quarantineList(local: LocalLedgerOptions, opts: { run?: string; json: boolean; limit?: number }): Promise<number> {
-  const env = await openLocalLedger(local);
+export async function quarantineList(local: LocalLedgerOptions, opts: { run?: string; json: boolean; limit?: number }, open: OpenLedger = openLocalLedger): Promise<number> {
+  const env = await open(local);
   try {
     const { rows } = await env.db.execute(
       `SELECT run_id, capture_instance, encode(lsn, 'hex') AS lsn, encode(seqval, 'hex') AS seqval, op, commit_time,
@@ -54,12 +55,8 @@ export async function quarantineList(local: LocalLedgerOptions, opts: { run?: st
 }
 
 /** `quarantine replay --run R`: the current rules over R's quarantined rows; what passes is appended once. */
-export async function quarantineReplay(local: LocalOptions, run: string | undefined, json: boolean): Promise<number> {
-  if (!run) {
-    console.error('usage: cdc-ledger quarantine replay --run <run>   (runs with quarantined rows: cdc-ledger quarantine list)');
-    return 2;
-  }
-  const env = await openLocalEnvironment(local);
+export async function quarantineReplay(local: LocalOptions, run: string, json: boolean, open: OpenEnvironment = openLocalEnvironment): Promise<number> {
+  const env = await open(local);
   try {
     const r = await replayQuarantine(env.db, env.config, env.runtime.digests, run, process.env);
     console.log(

@@ -19,6 +19,7 @@ import {
   type HistoryEvent as SfnHistoryEvent,
 } from '@aws-sdk/client-sfn';
 import type { ExecutionRecord, ExecutionStatus, HistoryEvent, HistoryEventType } from '../../local/runner/history';
+import { explainExecution } from '../../local/runner/outcome';
 import { describeStates, renderRunDetail, renderRunsTable, summarizeExecutions } from '../../local/runner/report';
 
 export interface AwsRunsTarget {
@@ -140,6 +141,8 @@ export function toExecutionRecord(d: DescribeExecutionCommandOutput | Omit<Descr
 
 export class AwsRuns {
   private readonly client: SFNClient;
+  /** Created here (not given): destroyed by close(), so no socket outlives the command. */
+  private readonly ownsClient: boolean;
   private readonly out: (line: string) => void;
   private readonly err: (line: string) => void;
   private resolvedArn: string | undefined;
@@ -150,9 +153,14 @@ export class AwsRuns {
   ) {
     const region = target.stateMachineArn ? parseStateMachineArn(target.stateMachineArn).region : undefined;
     this.client = io.client ?? new SFNClient(region ? { region } : {});
+    this.ownsClient = io.client === undefined;
     this.out = io.out ?? ((l) => console.log(l));
     this.err = io.err ?? ((l) => console.error(l));
     this.resolvedArn = target.stateMachineArn;
+  }
+
+  close(): void {
+    if (this.ownsClient) this.client.destroy();
   }
 
   /** The state machine ARN: given, or found by the stack's state machine name. */
@@ -244,7 +252,13 @@ export class AwsRuns {
     } catch (e) {
       return this.refused(e);
     }
-    this.out(this.target.json ? JSON.stringify({ ...record, states: describeStates(record) }, null, 2) : renderRunDetail(record));
+    const outcome = explainExecution(record);
+    const redriveCommand = outcome.failure ? `cdc-ledger runs redrive ${record.name} --state-machine-arn ${await this.stateMachineArn()}` : undefined;
+    this.out(
+      this.target.json
+        ? JSON.stringify({ ...record, outcome, ...(redriveCommand ? { next: redriveCommand } : {}), states: describeStates(record) }, null, 2)
+        : renderRunDetail(record, redriveCommand ? { redriveCommand } : {}),
+    );
     return 0;
   }
 
@@ -289,17 +303,21 @@ export class AwsRuns {
 /** `runs <sub> [arg]` against AWS; exit codes: 0 ok, 2 usage or refused. */
 export async function runsAws(target: AwsRunsTarget, sub: string | undefined, arg: string | undefined, io: AwsRunsIo = {}): Promise<number> {
   const runs = new AwsRuns(target, io);
-  switch (sub) {
-    case 'list':
-      return runs.list();
-    case 'show':
-      return runs.show(arg);
-    case 'redrive':
-      return runs.redrive(arg);
-    case 'start':
-      return runs.start(arg);
-    default:
-      (io.err ?? ((l: string) => console.error(l)))(`unknown: runs ${sub ?? ''} (list, show <run>, redrive <run>, start [name])`);
-      return 2;
+  try {
+    switch (sub) {
+      case 'list':
+        return await runs.list();
+      case 'show':
+        return await runs.show(arg);
+      case 'redrive':
+        return await runs.redrive(arg);
+      case 'start':
+        return await runs.start(arg);
+      default:
+        (io.err ?? ((l: string) => console.error(l)))(`unknown: runs ${sub ?? ''} (list, show <run>, redrive <run>, start [name])`);
+        return 2;
+    }
+  } finally {
+    runs.close();
   }
 }

@@ -5,11 +5,11 @@ import { lockDataDir } from '../../local/data-dir-lock';
 import { lockOptions, type CommonOptions } from '../options';
 import { loadConfigFile } from '../../lib/config/load';
 import { count, progress } from '../format';
-import { mkdir } from 'node:fs/promises';
+import { ensureWritableDataDir } from '../data-dir';
 
 export async function simulateCommand(o: CommonOptions, changes: number, seed: number): Promise<number> {
   const config = loadConfigFile(o.configPath);
-  await mkdir(o.dataDir, { recursive: true });
+  await ensureWritableDataDir(o.dataDir);
   // The embedded source lives in the data dir: one process at a time (local/data-dir-lock.ts).
   const lock = o.sourceUrl ? null : await lockDataDir(o.dataDir, lockOptions(o, 'source simulate'));
   let db;

@@ -22,7 +22,11 @@ export const OpenRunInput = t.intersection([
 ]);
 export type OpenRunInput = t.TypeOf<typeof OpenRunInput>;
 
-export const RunRef = t.type({ runId: RunId, skipped: t.boolean, iteration: Iteration });
+export const RunRef = t.intersection([
+  t.type({ runId: RunId, skipped: t.boolean, iteration: Iteration }),
+  /** Why a skipped run was skipped (as recorded in ledger.runs.skipped_because), for the run's history. */
+  t.partial({ skippedBecause: t.string }),
+]);
 export type RunRef = t.TypeOf<typeof RunRef>;
 
 export const PlanInput = t.type({ runId: RunId, iteration: Iteration });

@@ -63,9 +63,9 @@ test('runs list: ListExecutions paged, newest first, errors from DescribeExecuti
   const c = capture();
   expect(await runsAws({ stateMachineArn: SM, json: false }, 'list', undefined, c.io)).toBe(0);
   const text = c.lines.join('\n');
-  expect(text.split('\n')[0]).toMatch(/^RUN\s+STATUS\s+STARTED\s+DURATION\s+ERROR$/);
+  expect(text.split('\n')[0]).toMatch(/^RUN\s+STATUS\s+STARTED\s+DURATION\s+CAUSE$/);
   expect(text.indexOf('b ')).toBeLessThan(text.indexOf('a '));
-  expect(text).toContain('RunFailed (Verify failed)');
+  expect(text).toMatch(/b +FAILED .* RunFailed: Verify failed$/m);
   expect(sfn.commandCalls(ListExecutionsCommand)[1]?.args[0].input.nextToken).toBe('p2');
 
   const j = capture();

@@ -82,14 +82,18 @@ describe('report', () => {
     expect(summarizeCause(fail?.cause ?? null)).toBe('RunFailed: run bad failed; redrive it');
 
     const rows = summarizeExecutions([rec]);
-    expect(rows[0]).toMatchObject({ name: 'bad', status: 'FAILED', error: 'RunFailed' });
+    expect(rows[0]).toMatchObject({ name: 'bad', status: 'FAILED', error: 'RunFailed', failure: { state: 'Verify', error: 'VerificationError' } });
     const table = renderRunsTable(rows);
-    expect(table.split('\n')[0]).toMatch(/^RUN\s+STATUS\s+STARTED\s+DURATION\s+ERROR$/);
-    expect(table).toContain('RunFailed: run bad failed; redrive it');
+    expect(table.split('\n')[0]).toMatch(/^RUN\s+STATUS\s+STARTED\s+DURATION\s+CAUSE$/);
+    // The cause is the failed state's error, not AwaitRedrive's RunFailed.
+    expect(table).toContain('Verify: VerificationError: counts differ for dbo_a (run r); rerun');
 
-    const detail = renderRunDetail(rec);
+    const detail = renderRunDetail(rec, { redriveCommand: 'cdc-ledger runs redrive bad --data-dir /d' });
     expect(detail).toContain('Run bad  FAILED');
-    expect(detail).toContain('cause      RunFailed: run bad failed; redrive it');
+    expect(detail).toContain('  failed at  Verify');
+    expect(detail).toContain('  error      VerificationError: counts differ for dbo_a (run r); rerun');
+    expect(detail).toContain('  next       fix the cause, then: cdc-ledger runs redrive bad --data-dir /d');
+    expect(detail).not.toContain('trace');
     const lines = detail.split('\n');
     const header = lines.find((l) => l.startsWith('STATE'));
     expect(header).toBeDefined();

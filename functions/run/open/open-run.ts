@@ -24,7 +24,7 @@ export async function openRun(db: LedgerDb, input: OpenRunInput, leaseTtlSeconds
        ON CONFLICT (run_id) DO NOTHING`,
       { runId, executionId: input.executionId, trigger: json({ startTime: input.startTime, input: input.input ?? null }), why },
     );
-    return { runId, skipped: true, iteration: 1 };
+    return { runId, skipped: true, iteration: 1, skippedBecause: why };
   }
   await db.execute(
     `INSERT INTO ledger.runs (run_id, execution_id, status, trigger)
