@@ -3,17 +3,21 @@ import { localFunctionArn, TASK_FUNCTION, type TaskStateName } from './runner/de
 import type { PublishMessage, TaskFunction } from './runner/runner';
 
 /**
- * The rehearsal switch (local only): CDC_LEDGER_FAIL_AT=<State>[:<times>][:transient|permanent]
+ * The rehearsal switch (local only): CDC_LEDGER_FAIL_AT=<State>[:<times>][:transient|permanent|hang]
  * makes that state's handler throw before it runs, `times` times in this process (default 1),
  * a transient error (retried by the state machine) or a permanent one (default: caught,
- * compensated, announced, redrivable). For game days and tests.
+ * compensated, announced, redrivable). `hang` lets the handler do its work and then not return for
+ * CDC_LEDGER_HANG_SECONDS (default 600): a step stuck or killed half-way (rehearse `kill -9`,
+ * `cdc-ledger runs stop`, Ctrl-C). For game days and tests.
  */
 export class InjectedFailure extends CdcLedgerError {}
 
 export interface FailAtSpec {
   readonly state: string;
   readonly times: number;
-  readonly kind: 'transient' | 'permanent';
+  readonly kind: 'transient' | 'permanent' | 'hang';
+  /** How long a `hang` lasts. */
+  readonly hangMs?: number;
 }
 
 /** The Task states that can be made to fail (each invokes TASK_FUNCTION[state]). */
@@ -32,10 +36,11 @@ export function parseFailAt(text: string | undefined): FailAtSpec | undefined {
   let kind: FailAtSpec['kind'] = 'permanent';
   for (const part of rest) {
     if (/^\d+$/.test(part)) times = Number(part);
-    else if (part === 'transient' || part === 'permanent') kind = part;
-    else throw new Error(`CDC_LEDGER_FAIL_AT: ${JSON.stringify(part)} is neither a count nor transient|permanent`);
+    else if (part === 'transient' || part === 'permanent' || part === 'hang') kind = part;
+    else throw new Error(`CDC_LEDGER_FAIL_AT: ${JSON.stringify(part)} is neither a count nor transient|permanent|hang`);
   }
-  return { state, times, kind };
+  const hang = process.env.CDC_LEDGER_HANG_SECONDS;
+  return { state, times, kind, ...(kind === 'hang' ? { hangMs: (hang !== undefined && /^\d+$/.test(hang) ? Number(hang) : 600) * 1000 } : {}) };
 }
 
 /** Wraps the task functions (and SNS publish) so the named state fails `times` times, then works. */
@@ -47,7 +52,7 @@ export class FailureInjector {
   }
 
   private maybeFail(): void {
-    if (this.remaining <= 0) return;
+    if (this.remaining <= 0 || this.spec.kind === 'hang') return;
     this.remaining--;
     const what = `injected ${this.spec.kind} failure at ${this.spec.state} (CDC_LEDGER_FAIL_AT; ${this.remaining} more to come)`;
     throw this.spec.kind === 'transient' ? new SourceUnavailableError(what) : new InjectedFailure(what);
@@ -63,7 +68,12 @@ export class FailureInjector {
       ...tasks,
       [arn]: async (input: unknown) => {
         this.maybeFail();
-        return original(input);
+        const result = await original(input);
+        if (this.spec.kind === 'hang' && this.remaining > 0) {
+          this.remaining--;
+          await new Promise((r) => setTimeout(r, this.spec.hangMs ?? 600_000));
+        }
+        return result;
       },
     };
   }

@@ -51,6 +51,9 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 export type TaskFunction = (input: unknown) => Promise<unknown>;
 
+/** How long an ended execution waits for its still-running tasks (a stuck one is left behind, like a Lambda until its timeout). */
+export const INFLIGHT_WAIT_MS = 120_000;
+
 export interface PublishMessage {
   readonly topicArn: string;
   readonly subject?: string;
@@ -555,7 +558,7 @@ export async function driveExecution(
   prepared.ended.value = true;
   // An aborted (or timed-out) execution ends while a task may still run, like a Lambda after
   // StopExecution: the record is final only once those returned, so compensation comes after them.
-  await Promise.allSettled([...prepared.inflight]);
+  await Promise.race([Promise.allSettled([...prepared.inflight]), new Promise((r) => setTimeout(r, INFLIGHT_WAIT_MS).unref())]);
   const last = events.length > firstOfAttempt ? events[events.length - 1] : undefined;
   let status: ExecutionStatus;
   if (outcome.ok) {

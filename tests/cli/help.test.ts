@@ -60,7 +60,7 @@ describe('cdc-ledger help and usage', () => {
   test.each([
     [['frobnicate'], /unknown command "frobnicate"/],
     [['rnu'], /unknown command "rnu"; did you mean run\?/],
-    [['runs'], /runs needs a command: list, show, redrive, start/],
+    [['runs'], /runs needs a command: list, show, redrive, stop, start/],
     [['runs', 'lsit'], /unknown command "runs lsit"; did you mean runs list\?/],
     [['help', 'nope'], /unknown command "nope"/],
     [['run', '--every', '5m'], /unknown option --every for "cdc-ledger run" \(it takes: --json, --data-dir/],
