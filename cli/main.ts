@@ -9,6 +9,8 @@ import { simulateCommand } from './commands/simulate';
 import { migrateCommand } from './commands/migrate';
 import { quarantineList, quarantineReplay } from './commands/quarantine';
 import { ledgerVerifyCommand } from './commands/ledger-verify';
+import { serveCommand } from './commands/serve';
+import { sqlCommand } from './commands/sql';
 import { COMMON_OPTIONS, commonOptions, localOptions } from './options';
 
 export const USAGE = `cdc-ledger — every change of a SQL Server ERP (CDC), appended to an immutable ledger
@@ -36,6 +38,13 @@ Commands:
   ledger verify [--table T] [--run RUN] [--json]
                                 recompute every row hash, the chains and the digests (in the database and the
                                 digest store); --run checks only that run's rows; exit 1 on any mismatch
+  sql [-c "SQL; …"]             a SQL prompt on the ledger (embedded, or --target-url), READ-ONLY: every statement
+                                runs in its own read-only transaction, nothing typed there can change the ledger;
+                                names find ledger_query first, then ledger; opens no source, no config, no migration
+                                (-c: exit 1 at the first failing statement)
+  serve [--port 5433] [--host 127.0.0.1] [--max-connections 4]
+                                the embedded ledger over the PostgreSQL wire protocol for psql and BI tools, until
+                                Ctrl-C; sessions are read-only by default (docs/querying.md)
 
 Options:
   --data-dir DIR     embedded databases, chunk objects, run history, outbox (default ./.cdc-ledger; CDC_LEDGER_DATA_DIR)
@@ -73,6 +82,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         run: { type: 'string' },
         'state-machine-arn': { type: 'string' },
         'stack-name': { type: 'string' },
+        command: { type: 'string', short: 'c' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'max-connections': { type: 'string' },
       },
     });
   } catch (err) {
@@ -138,6 +151,14 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 2;
       case 'migrate':
         return await migrateCommand(localOptions(common));
+      case 'sql':
+        return await sqlCommand(common, values.command);
+      case 'serve':
+        return await serveCommand(common, {
+          host: values.host ?? '127.0.0.1',
+          port: positiveInt(values.port, '--port', 5433),
+          maxConnections: positiveInt(values['max-connections'], '--max-connections', 4),
+        });
       default:
         console.error(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
         return 2;

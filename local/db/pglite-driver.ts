@@ -12,7 +12,48 @@ import { Worker } from 'node:worker_threads';
 import type { SqlDriver, SqlResult, SqlSession } from './driver';
 import { SqlError } from './errors';
 import { Mutex } from './mutex';
-import { PGLITE_WORKER_SOURCE, type WorkerError, type WorkerQueryResult, type WorkerRequest, type WorkerResponse } from './pglite-worker';
+import {
+  PGLITE_WORKER_SOURCE,
+  type WorkerData,
+  type WorkerError,
+  type WorkerListenRequest,
+  type WorkerQueryResult,
+  type WorkerRequest,
+  type WorkerResponse,
+} from './pglite-worker';
+
+export interface PgliteOptions {
+  /**
+   * Server settings for this instance (`-c name=value` after PGlite's defaults): the defaults of
+   * every session, wire-protocol clients' included. Names and values come from code, never from input.
+   */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
+export interface ListenOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Client connections at once; they share PGlite's one session (see docs/querying.md). */
+  readonly maxConnections: number;
+  /** Called with `address:port` of each client that connects. */
+  readonly onConnection?: (client: string) => void;
+}
+
+export interface PgliteListener {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The PGlite driver, which can also serve its database over the PostgreSQL wire protocol. */
+export interface PgliteDriver extends SqlDriver {
+  readonly kind: 'pglite';
+  /** Starts a wire-protocol server on this instance (one per instance); it stops at close() too. */
+  listen(opts: ListenOptions): Promise<PgliteListener>;
+}
+
+const SETTING_NAME = /^[a-z_][a-z0-9_.]*$/;
 
 function toError(error: WorkerError): Error {
   const code = error['code'];
@@ -44,18 +85,23 @@ function toResult(res: WorkerQueryResult): SqlResult {
 /** The worker and its request/response plumbing. */
 class PgliteWorker {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (r: WorkerQueryResult | undefined) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: Extract<WorkerResponse, { type: 'reply' }>) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private failure: Error | undefined;
+  /** While a wire-protocol server listens, the worker keeps the process alive. */
+  listening = false;
+  onConnection: ((client: string) => void) | undefined;
   readonly ready: Promise<void>;
 
-  constructor(dataDir: string | null) {
-    this.worker = new Worker(PGLITE_WORKER_SOURCE, {
-      eval: true,
-      workerData: { pglitePath: require.resolve('@electric-sql/pglite'), dataDir },
-    });
+  constructor(dataDir: string | null, settings: readonly (readonly [string, string])[]) {
+    const workerData: WorkerData = { pglitePath: require.resolve('@electric-sql/pglite'), dataDir, settings };
+    this.worker = new Worker(PGLITE_WORKER_SOURCE, { eval: true, workerData });
     this.ready = new Promise<void>((resolveReady, rejectReady) => {
       this.worker.on('message', (message: WorkerResponse) => {
+        if (message.type === 'event') {
+          this.onConnection?.(message.detail);
+          return;
+        }
         if (message.type === 'ready') {
           if (message.error) rejectReady(toError(message.error));
           else resolveReady();
@@ -67,7 +113,7 @@ class PgliteWorker {
         this.pending.delete(message.id);
         this.updateRef();
         if (message.error) waiter.reject(toError(message.error));
-        else waiter.resolve(message.result);
+        else waiter.resolve(message);
       });
       const fail = (err: Error): void => {
         this.failure = err;
@@ -80,27 +126,27 @@ class PgliteWorker {
     });
   }
 
-  /** Keeps the process alive only while requests are outstanding (an idle database must not). */
-  private updateRef(): void {
-    if (this.pending.size > 0) this.worker.ref();
+  /** Keeps the process alive only while requests are outstanding or clients may connect (an idle database must not). */
+  updateRef(): void {
+    if (this.pending.size > 0 || this.listening) this.worker.ref();
     else this.worker.unref();
   }
 
-  request(op: WorkerRequest['op'], sql?: string, params?: readonly (string | null)[]): Promise<WorkerQueryResult | undefined> {
+  request(op: WorkerRequest['op'], sql?: string, params?: readonly (string | null)[], listen?: WorkerListenRequest): Promise<Extract<WorkerResponse, { type: 'reply' }>> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolveRequest, rejectRequest) => {
       this.pending.set(id, { resolve: resolveRequest, reject: rejectRequest });
       this.updateRef();
-      const request: WorkerRequest = { id, op, sql, params };
+      const request: WorkerRequest = { id, op, sql, params, ...(listen ? { listen } : {}) };
       this.worker.postMessage(request);
     });
   }
 
   async query(sql: string, params: readonly (string | null)[] | undefined): Promise<SqlResult> {
-    const res = await this.request('query', sql, params ?? []);
-    if (!res) throw new Error('PGlite worker returned no result');
-    return toResult(res);
+    const { result } = await this.request('query', sql, params ?? []);
+    if (!result) throw new Error('PGlite worker returned no result');
+    return toResult(result);
   }
 
   async exec(sql: string): Promise<void> {
@@ -108,6 +154,7 @@ class PgliteWorker {
   }
 
   async close(): Promise<void> {
+    this.listening = false;
     try {
       await this.request('close');
     } finally {
@@ -117,10 +164,17 @@ class PgliteWorker {
   }
 }
 
+function settingsList(settings: Readonly<Record<string, string>> | undefined): [string, string][] {
+  return Object.entries(settings ?? {}).map(([name, value]) => {
+    if (!SETTING_NAME.test(name)) throw new Error(`PGlite setting name ${JSON.stringify(name)} is not a plain setting name`);
+    return [name, value];
+  });
+}
+
 /** Opens PGlite in `dataDir` (created by PGlite if missing) or in memory when `dataDir` is undefined. */
-export async function openPglite(dataDir: string | undefined): Promise<SqlDriver> {
+export async function openPglite(dataDir: string | undefined, options: PgliteOptions = {}): Promise<PgliteDriver> {
   const where = dataDir === undefined ? '(in memory)' : resolve(dataDir);
-  const db = new PgliteWorker(dataDir === undefined ? null : resolve(dataDir));
+  const db = new PgliteWorker(dataDir === undefined ? null : resolve(dataDir), settingsList(options.settings));
   try {
     await db.ready;
   } catch (err) {
@@ -133,8 +187,39 @@ export async function openPglite(dataDir: string | undefined): Promise<SqlDriver
     if (closed) throw new Error(`PGlite database ${where} is closed`);
   };
 
+  let listener: PgliteListener | undefined;
+
   return {
     kind: 'pglite',
+    async listen(opts) {
+      assertOpen();
+      if (listener) throw new Error(`PGlite database ${where} is already listening on ${listener.host}:${listener.port}`);
+      db.onConnection = opts.onConnection;
+      const request: WorkerListenRequest = {
+        socketPath: require.resolve('@electric-sql/pglite-socket'),
+        host: opts.host,
+        port: opts.port,
+        maxConnections: opts.maxConnections,
+      };
+      const { address } = await db.request('listen', undefined, undefined, request);
+      if (!address) throw new Error('PGlite worker did not say where it listens');
+      db.listening = true;
+      db.updateRef();
+      const opened: PgliteListener = {
+        host: address.host,
+        port: address.port,
+        async close() {
+          if (listener !== opened) return;
+          listener = undefined;
+          db.listening = false;
+          db.onConnection = undefined;
+          if (!closed) await db.request('unlisten');
+          db.updateRef();
+        },
+      };
+      listener = opened;
+      return opened;
+    },
     async query(sql, params) {
       assertOpen();
       return mutex.run(() => db.query(sql, params));
@@ -171,6 +256,7 @@ export async function openPglite(dataDir: string | undefined): Promise<SqlDriver
     async close() {
       if (closed) return;
       closed = true;
+      listener = undefined;
       await db.close();
     },
   };
