@@ -3,6 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { main } from '../../cli/main';
+import { QUERYING_DOC_BLOCKS } from '../ledger/doc-queries';
 import { makeLedger, quietMain, type LedgerFixture } from './ledger-fixture';
 
 const REPO = join(__dirname, '..', '..');
@@ -99,6 +100,16 @@ describe('cdc-ledger serve: the embedded ledger over the PostgreSQL wire protoco
     expect(r.stderr).toBe('');
     expect(r.stdout.trim().split('\n')).toEqual(['1', currentRows]);
     expect(r.status).toBe(0);
+  });
+
+  it('runs every query of docs/querying.md as printed, in psql', () => {
+    expect(QUERYING_DOC_BLOCKS).toHaveLength(8);
+    for (const block of QUERYING_DOC_BLOCKS) {
+      const r = spawnSync('psql', ['-X', '-h', '127.0.0.1', '-p', String(served!.port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-f', '-'], { input: block, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/\(\d+ rows?\)\n*$/);
+      expect(r.status).toBe(0);
+    }
   });
 
   it('stops on SIGTERM, closing the ledger cleanly (it verifies afterwards)', async () => {

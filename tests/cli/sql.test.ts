@@ -9,6 +9,7 @@ import { openLedgerDatabase } from '../../local/ledger-database';
 import { runPrompt } from '../../local/sql-prompt/prompt';
 import { ReadOnlySession } from '../../local/sql-prompt/read-only-session';
 import { BACKENDS } from '../integration/local-env';
+import { QUERYING_DOC_BLOCKS } from '../ledger/doc-queries';
 import { makeLedger, type LedgerFixture } from './ledger-fixture';
 
 const REPO = join(__dirname, '..', '..');
@@ -67,6 +68,21 @@ describe.each(BACKENDS)('cdc-ledger sql on %s', (backend) => {
       await db.close();
     }
     expect(err).toEqual([]);
+  });
+
+  it('runs every query of docs/querying.md as printed (and psql does, on a PostgreSQL target)', async () => {
+    expect(QUERYING_DOC_BLOCKS).toHaveLength(8);
+    for (const block of QUERYING_DOC_BLOCKS) {
+      out = [];
+      expect(await sql('-c', block)).toBe(0);
+      expect(err).toEqual([]);
+      expect(out.join('\n')).toMatch(/\(\d+ rows?\)$/);
+      if (f.targetUrl) {
+        const r = spawnSync('psql', ['-X', '-v', 'ON_ERROR_STOP=1', '-d', f.targetUrl, '-f', '-'], { input: block, encoding: 'utf8' });
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+      }
+    }
   });
 
   it("-c stops at the first failing statement with PostgreSQL's message and exits 1", async () => {
