@@ -7,7 +7,10 @@
  * - One connection: a FIFO mutex gives `acquire()` exclusive use until `release()`, and plain
  *   `query()`/`exec()` calls queue behind it.
  */
-import { resolve } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { cp, mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SqlDriver, SqlResult, SqlSession } from './driver';
 import { SqlError } from './errors';
@@ -55,6 +58,49 @@ export interface PgliteDriver extends SqlDriver {
 
 const SETTING_NAME = /^[a-z_][a-z0-9_.]*$/;
 
+/**
+ * Settings of every PGlite instance, before the caller's. PGlite's default shared_buffers (128MB) is
+ * WASM memory each instance keeps touching; the local databases are small and the OS caches their
+ * files, so 16MB costs nothing measurable and saves ~110 MiB per instance (two per local environment).
+ */
+export const MEMORY_SETTINGS: Readonly<Record<string, string>> = { shared_buffers: '16MB' };
+
+/**
+ * A freshly created PGlite cluster (initdb output), made once per process in a worker of its own that
+ * then exits: initdb needs a second PGlite instance and peaks near 700 MiB, which must not add to the
+ * databases already open. Every new on-disk database starts as a copy of it (a cleanly shut-down
+ * cluster's folder is a valid cluster); the copy is removed when the process exits.
+ */
+let freshCluster: Promise<string> | undefined;
+
+async function makeFreshCluster(settings: readonly (readonly [string, string])[]): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'cdc-ledger-pglite-init-'));
+  process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  const dir = join(root, 'cluster');
+  const init = new PgliteWorker(dir, settings);
+  try {
+    await init.ready;
+  } finally {
+    await init.close().catch(() => undefined);
+  }
+  return dir;
+}
+
+/** Makes an empty or missing `dir` a new PGlite cluster by copying the process's fresh cluster. */
+async function createFromFreshCluster(dir: string, settings: readonly (readonly [string, string])[]): Promise<void> {
+  if (existsSync(join(dir, 'PG_VERSION'))) return;
+  if (existsSync(dir) && (await readdir(dir)).length > 0) return; // not ours to fill: PGlite reports what it is
+  const made = (freshCluster ??= makeFreshCluster(settings));
+  let source: string;
+  try {
+    source = await made;
+  } catch (err) {
+    if (freshCluster === made) freshCluster = undefined;
+    throw err;
+  }
+  await cp(source, dir, { recursive: true });
+}
+
 function toError(error: WorkerError): Error {
   const code = error['code'];
   if (code === undefined || !/^[0-9A-Z]{5}$/.test(code)) return new Error(`PGlite: ${error.message}`);
@@ -94,7 +140,7 @@ class PgliteWorker {
   readonly ready: Promise<void>;
 
   constructor(dataDir: string | null, settings: readonly (readonly [string, string])[]) {
-    const workerData: WorkerData = { pglitePath: require.resolve('@electric-sql/pglite'), dataDir, settings };
+    const workerData: WorkerData = { pglitePath: require.resolve('@electric-sql/pglite'), dataDir, settings, initSettings: Object.keys(MEMORY_SETTINGS) };
     this.worker = new Worker(PGLITE_WORKER_SOURCE, { eval: true, workerData });
     this.ready = new Promise<void>((resolveReady, rejectReady) => {
       this.worker.on('message', (message: WorkerResponse) => {
@@ -174,7 +220,15 @@ function settingsList(settings: Readonly<Record<string, string>> | undefined): [
 /** Opens PGlite in `dataDir` (created by PGlite if missing) or in memory when `dataDir` is undefined. */
 export async function openPglite(dataDir: string | undefined, options: PgliteOptions = {}): Promise<PgliteDriver> {
   const where = dataDir === undefined ? '(in memory)' : resolve(dataDir);
-  const db = new PgliteWorker(dataDir === undefined ? null : resolve(dataDir), settingsList(options.settings));
+  const settings = settingsList({ ...MEMORY_SETTINGS, ...options.settings });
+  if (dataDir !== undefined) {
+    try {
+      await createFromFreshCluster(resolve(dataDir), settingsList(MEMORY_SETTINGS));
+    } catch (err) {
+      throw new Error(`cannot create PGlite database ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+  const db = new PgliteWorker(dataDir === undefined ? null : resolve(dataDir), settings);
   try {
     await db.ready;
   } catch (err) {

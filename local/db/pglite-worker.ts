@@ -41,6 +41,8 @@ export interface WorkerData {
   readonly dataDir: string | null;
   /** Server settings (`-c name=value`), in order. */
   readonly settings: readonly (readonly [string, string])[];
+  /** Which of them initdb also gets (`--set`) when it creates the database (memory settings). */
+  readonly initSettings: readonly string[];
 }
 
 export interface WorkerError {
@@ -88,9 +90,17 @@ function serializeError(err) {
     const options = {};
     if (workerData.settings.length > 0) {
       options.startParams = [...PGlite.defaultStartParams];
-      for (const [name, value] of workerData.settings) options.startParams.push('-c', name + '=' + value);
+      options.initDbStartParams = [];
+      for (const [name, value] of workerData.settings) {
+        options.startParams.push('-c', name + '=' + value);
+        if (workerData.initSettings.includes(name)) options.initDbStartParams.push('--set', name + '=' + value);
+      }
     }
     db = workerData.dataDir === null ? await PGlite.create(options) : await PGlite.create(workerData.dataDir, options);
+    // Creating a database runs initdb in a second PGlite instance, which is garbage now: collect it
+    // before it adds to the process's peak (hundreds of MiB of WASM memory).
+    require('node:v8').setFlagsFromString('--expose_gc');
+    require('node:vm').runInNewContext('gc')();
     const identity = (value) => value;
     const parsers = {};
     for (const oid of Object.keys(db.parsers)) parsers[oid] = identity;
