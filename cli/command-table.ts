@@ -16,7 +16,9 @@ import { printRun, runExitCode, runOnce } from './commands/run';
 import { runsList, runsRedrive, runsShow, runsStop } from './commands/runs';
 import { runsAws } from './commands/runs-aws';
 import { scheduleCommand } from './commands/schedule';
+import { serveCommand } from './commands/serve';
 import { simulateCommand } from './commands/simulate';
+import { sqlCommand } from './commands/sql';
 import { statusCommand } from './commands/status';
 import { JSON_OPTION, LOCATION_OPTIONS, localOptions } from './options';
 import type { CommandContext, CommandSpec, OptionSpec } from './spec';
@@ -271,6 +273,42 @@ export const COMMANDS: readonly CommandSpec[] = [
       const local = await localFor(ctx);
       return quarantineReplay(local, str(ctx, 'run') ?? '', ctx.common.json, ctx.open);
     },
+  },
+  {
+    path: ['sql'],
+    summary: 'a read-only SQL prompt on the ledger (embedded, or --target-url)',
+    description:
+      'Every statement runs in its own read-only transaction: nothing typed here can change the ledger. Names find ledger_query first, then ledger ' +
+      '(docs/querying.md: its examples paste in as printed). Opens no source, no config, no migration; the embedded ledger must exist already.\n' +
+      'Exit 0; with -c, 1 at the first statement that fails (the rest is not run); piped input: 1 when a statement failed.',
+    args: [],
+    options: {
+      command: { type: 'string', short: 'c', value: 'SQL', description: 'run these statements (separated by ;) and exit, instead of the prompt' },
+      ...LOCATION_OPTIONS,
+    },
+    examples: [`cdc-ledger sql -c "SELECT * FROM dbo_inventory_current LIMIT 5"`, 'cdc-ledger sql   # the prompt: \\? for help, \\q to quit'],
+    run: (ctx) => sqlCommand(ctx.common, str(ctx, 'command')),
+  },
+  {
+    path: ['serve'],
+    summary: 'the embedded ledger over the PostgreSQL wire protocol (psql, BI tools), until Ctrl-C',
+    description:
+      'Sessions are read-only by default (a client may deliberately turn that off for itself: PGlite has one superuser; for enforced read-only use PostgreSQL with the cdc_ledger_reader role). ' +
+      'While it serves it holds the data dir, like any other command.',
+    args: [],
+    options: {
+      port: { type: 'string', value: 'PORT', description: 'TCP port (0: any free port)', default: '5433' },
+      host: { type: 'string', value: 'HOST', description: 'address to listen on', default: '127.0.0.1' },
+      'max-connections': { type: 'string', value: 'N', description: 'clients at once (they share one PGlite session)', default: '4' },
+      ...LOCATION_OPTIONS,
+    },
+    examples: ['cdc-ledger serve --port 5433   # then: psql -h 127.0.0.1 -p 5433 -U postgres'],
+    run: (ctx) =>
+      serveCommand(ctx.common, {
+        host: str(ctx, 'host') ?? '127.0.0.1',
+        port: wholeNumber(ctx.values['port'], '--port', { min: 0, fallback: 5433 }),
+        maxConnections: wholeNumber(ctx.values['max-connections'], '--max-connections', { min: 1, fallback: 4 }),
+      }),
   },
   {
     path: ['ledger', 'verify'],

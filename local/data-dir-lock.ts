@@ -11,6 +11,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as lockfile from 'proper-lockfile';
 
+/** How long a command waits for another process using the data dir, unless told otherwise (--wait). */
+export const DEFAULT_LOCK_WAIT_MS = 60_000;
+
 /** A holder that stops refreshing the lock for this long is considered dead. */
 export const STALE_MS = 15_000;
 const POLL_MS = 250;

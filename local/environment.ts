@@ -9,7 +9,7 @@ import { setRuntime, type Runtime } from '../lib/runtime/runtime';
 import { assertConfigMatchesSource } from '../lib/source/check-config';
 import type { CdcSource } from '../lib/source/port';
 import { startDataApiServer, type DataApiServerOptions } from './data-api/server';
-import { lockDataDir, type LockOptions } from './data-dir-lock';
+import { DEFAULT_LOCK_WAIT_MS, lockDataDir, type LockOptions } from './data-dir-lock';
 import type { SqlDriver } from './db/driver';
 import { openDatabase } from './db/open';
 import { FailureInjector, parseFailAt, type FailAtSpec } from './fail-at';
@@ -48,7 +48,7 @@ export interface LocalOptions {
   readonly migrate?: MigrateOptions;
 }
 
-export const DEFAULT_LOCK_WAIT_MS = 60_000;
+export { DEFAULT_LOCK_WAIT_MS } from './data-dir-lock';
 
 export { LOCAL_CLUSTER_ARN, LOCAL_SECRET_ARN, localDataApi, localRuntime } from './runtime-wiring';
 

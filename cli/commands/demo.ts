@@ -1,14 +1,40 @@
+import { resolve } from 'node:path';
 import { openLocalEnvironment, type LocalEnvironment, type LocalOptions } from '../../local/environment';
 import { renderRunsTable, summarizeExecutions } from '../../local/runner/report';
 import { simulateErpActivity } from '../../local/source/simulator';
 import { count, progress, table } from '../format';
 import { describeRun, runOnce } from './run';
 
-async function query(env: LocalEnvironment, title: string, sql: string, params: Record<string, string | number>): Promise<void> {
-  const { rows } = await env.db.execute(sql, params);
-  console.log(`\n${title}\n${sql.replace(/\s+/g, ' ').trim()}\n  -- ${JSON.stringify(params)}`);
+/** Prints an example query exactly as it can be pasted into `cdc-ledger sql` or psql, then runs that text and prints the answer. */
+async function query(env: LocalEnvironment, title: string, sql: string): Promise<void> {
+  const text = `${sql.replace(/\s+/g, ' ').trim()};`;
+  const { rows } = await env.db.execute(text);
+  console.log(`\n${title}\n${text}`);
   const headers = Object.keys(rows[0] ?? { '(no rows)': '' });
   console.log(table(headers, rows.map((r) => headers.map((h) => (r[h] === null ? 'NULL' : String(r[h]))))));
+}
+
+/** A whole number from the ledger as an SQL literal (the examples are printed with literal values). */
+function intLiteral(value: unknown): string {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`expected a whole number, got ${JSON.stringify(value)}`);
+  return String(n);
+}
+
+/** An instant this process produced (Date#toISOString) as an SQL literal. */
+function instantLiteral(iso: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(iso)) throw new Error(`expected an ISO instant, got ${JSON.stringify(iso)}`);
+  return `'${iso}'`;
+}
+
+/** The command line that opens the prompt on the ledger the demo just wrote. */
+function promptHint(local: LocalOptions): string {
+  const where = local.targetUrl ? ' --target-url <the same URL>' : resolve(local.dataDir) === resolve('.cdc-ledger') ? '' : ` --data-dir ${local.dataDir}`;
+  return [
+    '\nQuery the ledger yourself (read-only; the queries above paste as printed; more in docs/querying.md):',
+    `  npx cdc-ledger sql${where}   — a SQL prompt (\\d lists the views, \\q quits)`,
+    ...(local.targetUrl ? [] : [`  npx cdc-ledger serve${where}   — then psql -h 127.0.0.1 -p 5433 -U postgres postgres, or a BI tool`]),
+  ].join('\n');
 }
 
 /**
@@ -39,29 +65,26 @@ export async function demoCommand(local: LocalOptions, rounds = 4, changesPerRou
     );
     const row = busiest.rows[0];
     if (!row) return 0;
-    const productId = Number(row.product_id);
-    const inventoryId = Number(row.inventory_id);
+    const productId = intLiteral(row.product_id);
+    const inventoryId = intLiteral(row.inventory_id);
     await query(
       env,
-      `Current stock of product ${productId} by location (latest version of each inventory row, deletes excluded):`,
-      `WITH latest AS (SELECT DISTINCT ON (inventory_id) * FROM ledger.dbo_inventory_history ORDER BY inventory_id, _seq DESC)
-       SELECT location_code, qty_on_hand, qty_allocated, _valid_from AS since FROM latest WHERE _op <> 'D' AND product_id = :productId ORDER BY location_code`,
-      { productId },
+      `Current stock of product ${productId} by location (the latest version of each inventory row, deletes excluded):`,
+      `SELECT location_code, qty_on_hand, qty_allocated, _valid_from AS since FROM ledger_query.dbo_inventory_current
+       WHERE product_id = ${productId} ORDER BY location_code`,
     );
     await query(
       env,
       `History of inventory row ${inventoryId}: ${Number(row.versions)} versions the ERP overwrote (the latest 8):`,
-      `SELECT * FROM (SELECT _seq, _op AS op, encode(_lsn, 'hex') AS lsn, _valid_from AS valid_from, qty_on_hand, qty_allocated
-         FROM ledger.dbo_inventory_history WHERE inventory_id = :inventoryId ORDER BY _seq DESC LIMIT 8) v ORDER BY _seq`,
-      { inventoryId },
+      `SELECT _seq, _op, _valid_from, _valid_to, qty_on_hand, qty_allocated FROM ledger_query.dbo_inventory_history(${inventoryId})
+       ORDER BY _seq DESC LIMIT 8`,
     );
     if (asOf) {
       await query(
         env,
         `Stock of product ${productId} as of ${asOf} (after the first round):`,
-        `WITH v AS (SELECT DISTINCT ON (inventory_id) * FROM ledger.dbo_inventory_history WHERE _valid_from <= CAST(:asOf AS timestamptz) ORDER BY inventory_id, _seq DESC)
-         SELECT location_code, qty_on_hand, qty_allocated FROM v WHERE _op <> 'D' AND product_id = :productId ORDER BY location_code`,
-        { asOf, productId },
+        `SELECT location_code, qty_on_hand, qty_allocated FROM ledger_query.dbo_inventory_as_of(${instantLiteral(asOf)})
+         WHERE product_id = ${productId} ORDER BY location_code`,
       );
     }
     const totals = await env.db.execute(
@@ -71,7 +94,8 @@ export async function demoCommand(local: LocalOptions, rounds = 4, changesPerRou
        UNION ALL SELECT 'quarantined', count(*) FROM ledger.quarantine`,
     );
     console.log(`\n${totals.rows.map((r) => `${String(r.what)}: ${count(Number(r.n))}`).join(', ')}`);
-    console.log(`\nNext: npx cdc-ledger runs list | npx cdc-ledger runs show <run> | npx cdc-ledger schedule --every 30s --simulate 2000`);
+    console.log(promptHint(local));
+    console.log(`Next: npx cdc-ledger runs list | npx cdc-ledger runs show <run> | npx cdc-ledger schedule --every 30s --simulate 2000`);
     return 0;
   } finally {
     await env.close();

@@ -6,16 +6,43 @@
  * plain Node; (2) a statement runs synchronously inside WASM, and in a worker it no longer blocks the
  * event loop of the process (the local Data API server keeps answering while pg_sleep runs).
  *
- * Protocol: workerData { pglitePath, dataDir | null }; the worker posts { type: 'ready', error? },
- * then answers each { id, op: 'query' | 'exec' | 'close', sql?, params? } with { id, result? , error? }.
- * Every result value is PostgreSQL's text output: parsers are the identity, serializers are unset
- * (parameters are already text).
+ * Protocol: workerData { pglitePath, dataDir | null, settings }; the worker posts { type: 'ready', error? },
+ * then answers each { id, op: 'query' | 'exec' | 'listen' | 'unlisten' | 'close', sql?, params?, listen? }
+ * with { id, result?, address?, error? }. Every result value is PostgreSQL's text output: parsers are
+ * the identity, serializers are unset (parameters are already text).
+ *
+ * `settings` become `-c name=value` server options (after PGlite's defaults), so they are the
+ * server's defaults for every session, including the sessions of wire-protocol clients.
+ *
+ * `listen` starts a PostgreSQL wire-protocol server (@electric-sql/pglite-socket) on this worker's
+ * PGlite, so psql and BI tools connect to the same instance the driver uses; each client connection
+ * is reported as { type: 'event', event: 'connection', detail: 'address:port' }. The clients share
+ * PGlite's one session; each new connection first resets it to the server's defaults (DISCARD ALL
+ * when it is the only client, RESET ALL otherwise), so a SET made by an earlier client does not stay.
  */
+export interface WorkerListenRequest {
+  /** require() path of @electric-sql/pglite-socket (resolved by the parent). */
+  readonly socketPath: string;
+  readonly host: string;
+  readonly port: number;
+  readonly maxConnections: number;
+}
+
 export interface WorkerRequest {
   readonly id: number;
-  readonly op: 'query' | 'exec' | 'close';
+  readonly op: 'query' | 'exec' | 'listen' | 'unlisten' | 'close';
   readonly sql?: string;
   readonly params?: readonly (string | null)[];
+  readonly listen?: WorkerListenRequest;
+}
+
+export interface WorkerData {
+  readonly pglitePath: string;
+  readonly dataDir: string | null;
+  /** Server settings (`-c name=value`), in order. */
+  readonly settings: readonly (readonly [string, string])[];
+  /** Which of them initdb also gets (`--set`) when it creates the database (memory settings). */
+  readonly initSettings: readonly string[];
 }
 
 export interface WorkerError {
@@ -32,7 +59,14 @@ export interface WorkerQueryResult {
 
 export type WorkerResponse =
   | { readonly type: 'ready'; readonly error?: WorkerError }
-  | { readonly type: 'reply'; readonly id: number; readonly result?: WorkerQueryResult; readonly error?: WorkerError };
+  | { readonly type: 'event'; readonly event: 'connection'; readonly detail: string }
+  | {
+      readonly type: 'reply';
+      readonly id: number;
+      readonly result?: WorkerQueryResult;
+      readonly address?: { readonly host: string; readonly port: number };
+      readonly error?: WorkerError;
+    };
 
 export const PGLITE_WORKER_SOURCE = String.raw`
 'use strict';
@@ -50,9 +84,23 @@ function serializeError(err) {
 
 (async () => {
   let db;
+  let server = null;
   try {
     const { PGlite } = require(workerData.pglitePath);
-    db = workerData.dataDir === null ? await PGlite.create() : await PGlite.create(workerData.dataDir);
+    const options = {};
+    if (workerData.settings.length > 0) {
+      options.startParams = [...PGlite.defaultStartParams];
+      options.initDbStartParams = [];
+      for (const [name, value] of workerData.settings) {
+        options.startParams.push('-c', name + '=' + value);
+        if (workerData.initSettings.includes(name)) options.initDbStartParams.push('--set', name + '=' + value);
+      }
+    }
+    db = workerData.dataDir === null ? await PGlite.create(options) : await PGlite.create(workerData.dataDir, options);
+    // Creating a database runs initdb in a second PGlite instance, which is garbage now: collect it
+    // before it adds to the process's peak (hundreds of MiB of WASM memory).
+    require('node:v8').setFlagsFromString('--expose_gc');
+    require('node:vm').runInNewContext('gc')();
     const identity = (value) => value;
     const parsers = {};
     for (const oid of Object.keys(db.parsers)) parsers[oid] = identity;
@@ -79,7 +127,37 @@ function serializeError(err) {
       } else if (request.op === 'exec') {
         await db.exec(request.sql);
         reply({});
+      } else if (request.op === 'listen') {
+        if (server !== null) throw new Error('this PGlite database is already listening');
+        const { PGLiteSocketServer } = require(request.listen.socketPath);
+        const s = new PGLiteSocketServer({ db, host: request.listen.host, port: request.listen.port, maxConnections: request.listen.maxConnections });
+        s.addEventListener('connection', (e) => {
+          const d = e.detail || {};
+          parentPort.postMessage({ type: 'event', event: 'connection', detail: String(d.clientAddress) + ':' + String(d.clientPort) });
+          // All clients share PGlite's one session: a new connection starts from the server's defaults
+          // (what an earlier client SET is undone). Queued before the client's startup message.
+          if (!db.isInTransaction()) {
+            const reset = s.getStats().activeConnections <= 1 ? 'DISCARD ALL' : 'RESET ALL';
+            db.exec(reset).catch(() => undefined);
+          }
+        });
+        await s.start();
+        server = s;
+        const [host, port] = [request.listen.host, Number(s.getServerConn().split(':').pop())];
+        reply({ address: { host, port } });
+      } else if (request.op === 'unlisten') {
+        if (server !== null) {
+          const s = server;
+          server = null;
+          await s.stop();
+        }
+        reply({});
       } else if (request.op === 'close') {
+        if (server !== null) {
+          const s = server;
+          server = null;
+          await s.stop();
+        }
         await db.close();
         reply({});
       } else {

@@ -64,7 +64,7 @@ describeWithPg(PG_URL ? 'npm run bench (smoke, PostgreSQL)' : 'npm run bench (sm
       queryRepetitions: 5,
       outDir: out,
     });
-  }, 240_000);
+  });
 
   afterAll(() => {
     rmSync(out, { recursive: true, force: true });

@@ -26,7 +26,7 @@ beforeAll(() => {
   resources = template.toJSON()['Resources'] as typeof resources;
   synthMs = Date.now() - started;
   console.log(`tests/infra: synth with esbuild bundling of ${STEP_FUNCTIONS.length + 1} functions took ${synthMs} ms`);
-}, 300_000);
+});
 
 function ofType(type: string): [string, { Type: string; Properties?: Json }][] {
   return Object.entries(resources).filter(([, r]) => r.Type === type);

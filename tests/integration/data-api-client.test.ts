@@ -23,7 +23,8 @@ describe.each(BACKENDS)('Data API limits surface as named errors (%s)', (backend
     } else {
       driver = await openDatabase({ name: 'x' });
     }
-    server = await startDataApiServer({ driver, port: 0, limits: { statementTimeoutMs: 300 } });
+    // 1.5 s: every ordinary statement here fits even on a busy machine; pg_sleep(30) never does (cancelled)
+    server = await startDataApiServer({ driver, port: 0, limits: { statementTimeoutMs: 1500 } });
     client = new RDSDataClient({ endpoint: server.endpoint, region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });
     db = new DataApiLedgerDb(client, { resourceArn: 'arn:aws:rds:local:0:cluster:c', secretArn: 'arn:aws:secretsmanager:local:0:secret:s', database: 'postgres' });
   });
@@ -80,7 +81,7 @@ describe.each(BACKENDS)('Data API limits surface as named errors (%s)', (backend
   });
 
   (backend === 'postgres' ? it : it.skip)('re-throws a statement timeout as the transient StatementTimeoutException', async () => {
-    const err = await db.execute('SELECT pg_sleep(2)').catch((e: unknown) => e);
+    const err = await db.execute('SELECT pg_sleep(30)').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StatementTimeoutException);
     expect((err as Error).name).toBe('StatementTimeoutException');
   });

@@ -108,10 +108,21 @@ describe('failures lose nothing (real ASL, PGlite)', () => {
     await simulateErpActivity(t.env.sourceDb, { changes: 200, seed: 303 });
     let releaseFirst!: () => void;
     const secondDone = new Promise<void>((r) => (releaseFirst = r));
+    let firstHoldsLease!: () => void;
+    const firstInPlan = new Promise<void>((r) => (firstHoldsLease = r));
     const plan = LOCAL_TASKS[localFunctionArn('PlanWindowsFunctionArn')]!;
-    // The first run holds the lease and waits inside PlanWindows until the second has finished.
-    const first = runPipeline(t.env, { ...FAST, tasks: { [localFunctionArn('PlanWindowsFunctionArn')]: async (i) => (await secondDone, plan(i)) } });
-    await new Promise((r) => setTimeout(r, 300));
+    // The first run holds the lease (OpenRun took it) and waits inside PlanWindows until the second has finished.
+    const first = runPipeline(t.env, {
+      ...FAST,
+      tasks: {
+        [localFunctionArn('PlanWindowsFunctionArn')]: async (i) => {
+          firstHoldsLease();
+          await secondDone;
+          return plan(i);
+        },
+      },
+    });
+    await firstInPlan; // not a sleep: however slow the machine, the second starts once the first holds the lease
     const second = await runPipeline(t.env, FAST);
     releaseFirst();
     const one = await first;

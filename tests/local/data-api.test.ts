@@ -352,7 +352,9 @@ describe.each(BACKENDS)('local Data API on $name', (backend) => {
 
     it('refuses a call on a transaction that is still running one', async () => {
       const { transactionId } = await client.send(new BeginTransactionCommand(ARNS));
-      const slow = exec('SELECT pg_sleep(0.5)', undefined, { transactionId });
+      // the slow call only has to be received before the second one (same process, sent first); it runs 2 s
+      // so that even a busy machine delivers the second call while it is still running
+      const slow = exec('SELECT pg_sleep(2)', undefined, { transactionId });
       await sleep(100);
       const second = await failure(exec('SELECT 1', undefined, { transactionId }));
       expect(second.name).toBe('DatabaseErrorException');
@@ -423,9 +425,10 @@ describe.each(BACKENDS)('local Data API on $name', (backend) => {
     });
 
     it('times out statements (server) or waits for the connection (PGlite)', async () => {
-      const quick = await extraServer({ statementTimeoutMs: 300 });
+      // 1 s: any ordinary statement of a busy machine fits; pg_sleep(30) never does (it is cancelled at 1 s)
+      const quick = await extraServer({ statementTimeoutMs: 1000 });
       if (backend.name === 'postgres') {
-        const err = await failure(quick.send(new ExecuteStatementCommand({ ...ARNS, sql: 'SELECT pg_sleep(3)' })));
+        const err = await failure(quick.send(new ExecuteStatementCommand({ ...ARNS, sql: 'SELECT pg_sleep(30)' })));
         expect(err.name).toBe('StatementTimeoutException');
         expect(err.message).toContain('SQLState: 57014');
       } else {

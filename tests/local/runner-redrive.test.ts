@@ -271,7 +271,7 @@ describe('redriveExecution on a small definition', () => {
   test('a TIMED_OUT execution notifies, and its redrive resumes at the state that was running', async () => {
     const definitionText = JSON.stringify({
       StartAt: 'Prepare',
-      TimeoutSeconds: 1,
+      TimeoutSeconds: 2,
       States: {
         Prepare: { Type: 'Task', Resource: PREPARE, ResultPath: '$.prepared', Next: 'Slow' },
         Slow: { Type: 'Task', Resource: WORK, TimeoutSeconds: 5, End: true },
@@ -279,7 +279,8 @@ describe('redriveExecution on a small definition', () => {
     });
     const h = scripted({
       [PREPARE]: async () => 'p',
-      [WORK]: async (_i, n) => (n === 1 ? new Promise((r) => setTimeout(() => r('late'), 1500)) : 'quick'),
+      // the first attempt never answers: only the execution's TimeoutSeconds can end it
+      [WORK]: async (_i, n) => (n === 1 ? new Promise<never>(() => undefined) : 'quick'),
     });
     const common = { definitionText, tasks: h.tasks, publish: h.publish, history, notifyTerminal: h.notifyTerminal };
     const first = await runExecution({ ...common, name: 'slow', input: {} });

@@ -335,18 +335,30 @@ describe('runExecution on statemachine/pipeline.asl.json', () => {
   test('the Map runs at most MaxConcurrency (4) iterations at once and keeps item order in $.tables', async () => {
     let running = 0;
     let peak = 0;
+    // The first iterations wait at a gate until four run at once: no sleep decides the overlap.
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => (openGate = r));
+    let fourRunning!: () => void;
+    const four = new Promise<void>((r) => (fourRunning = r));
     const windows = Array.from({ length: 9 }, (_, i) => ({ captureInstance: `t${i}` }));
     const h = harness({
       PlanWindows: async () => ({ windows, continue: false }),
       Extract: async (i) => {
         running++;
         peak = Math.max(peak, running);
-        await new Promise((r) => setTimeout(r, 10));
+        if (running === 4) fourRunning();
+        await gate;
         running--;
         return { ci: (i['window'] as { captureInstance: string }).captureInstance };
       },
     });
-    const rec = await runExecution({ input: {}, tasks: h.tasks, publish: h.publish, history, retryIntervalOverrideMs: 0 });
+    const execution = runExecution({ input: {}, tasks: h.tasks, publish: h.publish, history, retryIntervalOverrideMs: 0 });
+    await four;
+    // give a fifth iteration every chance to start while four are held (turns of the event loop, not time)
+    for (let k = 0; k < 50; k++) await new Promise((r) => setImmediate(r));
+    expect(running).toBe(4);
+    openGate();
+    const rec = await execution;
     expect(rec.status).toBe('SUCCEEDED');
     expect(peak).toBe(4);
     const tables = h.callsOf('Verify')[0]?.input['tables'] as { extract: { ci: string } }[];
@@ -368,12 +380,12 @@ describe('runExecution on statemachine/pipeline.asl.json', () => {
     let name = '';
     const h = harness({
       Verify: async () => {
-        // Saves are asynchronous (and fsync'd): poll until the Map's exit has been persisted.
-        const deadline = Date.now() + 10_000;
+        // Saves are asynchronous (and fsync'd): poll until the Map's exit has been persisted (however long
+        // a busy machine takes; a save that never comes is caught by the test's timeout).
         do {
           await new Promise((r) => setTimeout(r, 20));
           during = await history.get(name);
-        } while (!during?.events.some((e) => e.type === 'MapStateExited') && Date.now() < deadline);
+        } while (!during?.events.some((e) => e.type === 'MapStateExited'));
         return { verified: true };
       },
     });
@@ -442,7 +454,7 @@ describe('runExecution on small definitions', () => {
     const rec = await runExecution({
       definitionText,
       input: {},
-      tasks: { [fn]: () => new Promise((r) => setTimeout(() => r('late'), 1500)) },
+      tasks: { [fn]: () => new Promise(() => undefined) }, // never answers: only the 1 s TimeoutSeconds can end it
       publish: async () => undefined,
       history,
     });
