@@ -62,7 +62,8 @@ export async function quarantineReplay(local: LocalOptions, run: string, json: b
     console.log(
       json
         ? JSON.stringify(r, null, 2)
-        : `replay ${r.replayRunId}: ${r.considered} quarantined rows of run ${run} re-checked, ${r.appended} appended, ${r.stillRejected} still rejected`,
+        : `replay ${r.replayRunId}: ${r.considered} quarantined rows of run ${run} re-checked, ${r.appended} appended, ${r.stillRejected} still rejected` +
+          (r.withheld > 0 ? `, ${r.withheld} not replayable (a value PostgreSQL cannot store was withheld from the quarantine row: the source's next change of that row brings it back)` : ''),
     );
     return 0;
   } finally {

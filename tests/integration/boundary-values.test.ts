@@ -8,6 +8,7 @@
  * is green.
  */
 import type { PipelineConfig } from '../../lib/config/resolve';
+import { replayQuarantine } from '../../functions/run/replay/replay-quarantine';
 import { verifyLedger } from '../../lib/ledger/verify/verify-ledger';
 import type { CdcChangeRow, CdcSource } from '../../lib/source/port';
 import { runPipeline } from '../../local/pipeline';
@@ -103,6 +104,10 @@ describe.each(CASES)('boundary values on the real state machine (%s, source zone
     // (a later change of that customer in the run is quarantined for the same reason: its images hold the NUL too)
     expect(quarantined).toContainEqual(['Email', expect.stringMatching(/^contains a NUL character \(U\+0000\) at character 4, which PostgreSQL cannot store — correct the value/), 'false', '"nul\\u0000example.com"']);
     expect(quarantined.map((r) => r[0])).toEqual(quarantined.map(() => 'Email'));
+
+    // replay cannot re-apply rules to a change whose value was withheld: it says so, and appends nothing of it
+    const replay = await replayQuarantine(t.env.db, t.env.config, t.env.runtime.digests, rec.name, process.env);
+    expect(replay).toMatchObject({ appended: 0, withheld: quarantined.length });
 
     const report = await verifyLedger(t.env.db, t.env.runtime.digests, t.env.config, {});
     expect(report.tables.filter((x) => !x.ok)).toEqual([]);

@@ -21,6 +21,12 @@ export interface ReplayResult {
   /** Rows that now pass the rules and were appended (0 for rows an earlier replay appended). */
   readonly appended: number;
   readonly stillRejected: number;
+  /**
+   * Rows that cannot be replayed: a value of theirs was withheld from the quarantine row (one PostgreSQL
+   * cannot store, or too large: docs/hashing.md), so the change is not there to re-apply the rules to.
+   * The source's next change of the row brings it back.
+   */
+  readonly withheld: number;
 }
 
 const OPERATION: Record<string, CdcOperation> = { D: 1, I: 2, U: 4 };
@@ -73,6 +79,7 @@ export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, sto
   });
   let appended = 0;
   let stillRejected = 0;
+  let withheld = 0;
   for (const configured of config.tables) {
     const mine = q.rows.filter((r) => String(r.capture_instance) === configured.captureInstance);
     if (mine.length === 0) continue;
@@ -80,7 +87,11 @@ export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, sto
     const accepted: LedgerRow[] = [];
     const acceptedIds: number[] = [];
     for (const r of mine) {
-      const data = JSON.parse(String(r.row_data)) as { after: Record<string, string | null>; before: Record<string, string | null> | null };
+      const data = JSON.parse(String(r.row_data)) as { after: Record<string, string | null>; before: Record<string, string | null> | null; withheld?: unknown };
+      if (data.withheld !== undefined) {
+        withheld++;
+        continue;
+      }
       const change = quarantinedChange({ lsn: String(r.lsn), seqval: String(r.seqval), op: String(r.op), commitTime: String(r.commit_time), after: data.after });
       const before = data.before ? { ...change, operation: 3 as const, values: data.before } : null;
       const result = transformChange(table, config.sourceTimeZone, change, before);
@@ -107,5 +118,5 @@ export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, sto
     id: replayRun,
     appended,
   });
-  return { replayRunId: replayRun, considered: q.rows.length, appended, stillRejected };
+  return { replayRunId: replayRun, considered: q.rows.length, appended, stillRejected, withheld };
 }
