@@ -49,6 +49,15 @@ const TRANSIENT: Record<string, new (m: string, o?: { cause?: unknown }) => Erro
   ThrottlingException: ServiceUnavailableError,
 };
 
+/**
+ * SQLSTATEs of a DatabaseErrorException that mean the database connection was lost, not that the
+ * statement was wrong: class 08 (connection exception) and 57P01-57P03 (the server terminated the
+ * session: shutdown, crash, restart). AWS documents no mapping of these to an exception name; Aurora
+ * reports them as a DatabaseErrorException whose message ends `SQLState: <code>` (as the local Data API
+ * server does), so they are read from there. docs/deploy.md.
+ */
+const CONNECTION_LOST = /SQLState: (08[0-9A-Z]{3}|57P0[1-3])\b/;
+
 /** Service errors → our named errors (transient ones keep the service's name for the ASL's Retry). */
 export function mapDataApiError(err: unknown, sql: string): Error {
   const name = err instanceof Error ? err.name : 'UnknownError';
@@ -56,6 +65,9 @@ export function mapDataApiError(err: unknown, sql: string): Error {
   const statement = sql.replace(/\s+/g, ' ').slice(0, 120);
   const Transient = TRANSIENT[name];
   if (Transient) return new Transient(`Data API ${name}: ${message} (statement: ${statement})`, { cause: err });
+  if (name === 'DatabaseErrorException' && CONNECTION_LOST.test(message)) {
+    return new DatabaseUnavailableException(`Data API ${name}: the database connection was lost: ${message} (statement: ${statement}); retried`, { cause: err });
+  }
   if (err instanceof Error && (err as { code?: string }).code === 'ECONNREFUSED') {
     return new DatabaseUnavailableException(`Data API endpoint refused the connection: ${message}`, { cause: err });
   }
