@@ -74,6 +74,10 @@ describe('every command exits, with every resource closed', () => {
     writeFileSync(invalid, JSON.stringify({ source: { timeZone: 'UTC' }, tables: [{ captureInstance: 'dbo_X', keyColumns: [], columns: 'nope' }] }));
     const file = join(root, 'a-file');
     writeFileSync(file, '');
+    const typo = join(root, 'typo.json');
+    const doc = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdc-ledger.config.json'), 'utf8')) as { tables: { captureInstance: string }[] };
+    doc.tables[0]!.captureInstance = 'dbo_Custmers';
+    writeFileSync(typo, JSON.stringify(doc));
     const cases: [string[], number, RegExp][] = [
       [['frobnicate'], 2, /unknown command "frobnicate"/],
       [['run', '--frobnicate'], 2, /unknown option --frobnicate for "cdc-ledger run"/],
@@ -85,6 +89,10 @@ describe('every command exits, with every resource closed', () => {
       [['ledger', 'verify', '--config', root, '--data-dir', dataDir()], 1, /ConfigError: cannot read the configuration .*: EISDIR/],
       [['run', '--data-dir', join(file, 'data')], 1, /DataDirError: data dir .*a-file\/data is not writable \(ENOTDIR: .*\); choose another with --data-dir/],
       [['source', 'simulate', '--changes', '10', '--data-dir', join(file, 'data')], 1, /DataDirError: data dir .* is not writable/],
+      [['config', 'validate', '--config', typo, '--data-dir', dataDir()], 1, /ConfigError: the configuration does not match the source's CDC; nothing was changed in the ledger:[\s\S]*dbo_Custmers has no capture instance .*did you mean dbo_Customers\?/],
+      [['runs', 'stop', 'nope', '--data-dir', dataDir()], 2, /no run named nope/],
+      [['sql', '-c', 'SELECT 1', '--data-dir', dataDir()], 1, /there is no embedded ledger in/],
+      [['run', '--wait', 'soon'], 2, /--wait takes a number of seconds, 0 or more \(got "soon"\)/],
     ];
     const exits = await inPairs(cases.map(([args]) => () => cdcLedger(args)));
     cases.forEach(([, code, stderr], i) => expectExit(exits[i] as Exit, code, stderr));
