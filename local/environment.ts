@@ -35,8 +35,11 @@ export interface LocalOptions {
   readonly log?: Logger;
   /** The rehearsal switch; default from CDC_LEDGER_FAIL_AT (see local/fail-at.ts). */
   readonly failAt?: FailAtSpec;
-  /** The CDC source instead of the emulated ERP (tests: the SQL Server adapter over a scripted mssql fake). */
-  readonly source?: CdcSource;
+  /**
+   * The CDC source instead of the emulated ERP (tests: the SQL Server adapter over a scripted mssql
+   * fake), or a function making it from the source database once it is open.
+   */
+  readonly source?: CdcSource | ((sourceDb: SqlDriver) => CdcSource);
   /** Options of the local Data API server (the benchmark counts calls and adds latency). */
   readonly dataApi?: Pick<DataApiServerOptions, 'onCall' | 'latencyMs'>;
   /**
@@ -125,7 +128,7 @@ export async function openLocalEnvironment(opts: LocalOptions): Promise<LocalEnv
     opened.add(() => client.destroy());
     const log = opts.log ?? createLogger(levelFromEnv(process.env.CDC_LEDGER_LOG_LEVEL, 'silent'));
     await installSource(sourceDb, { timeZone: opts.config.sourceTimeZone });
-    const source = opts.source ?? new EmulatedCdcSource(sourceDb);
+    const source = typeof opts.source === 'function' ? opts.source(sourceDb) : (opts.source ?? new EmulatedCdcSource(sourceDb));
     // Before anything touches the ledger: a configured capture instance or column the source does
     // not capture is a ConfigError, so a typo never creates a table or adds a column.
     assertConfigMatchesSource(opts.config, await source.listCaptureInstances(), { switchedAway: await switchedAwayInstances(db) });

@@ -64,8 +64,12 @@ describe.each(CASES)('boundary values on the real state machine (%s, source zone
 
   beforeAll(async () => {
     const config: Partial<PipelineConfig> = { ...repoConfig(), sourceTimeZone: zone };
-    t = await openTestEnvironment(backend, config, { source });
-    source.inner = new EmulatedCdcSource(t.env.sourceDb);
+    t = await openTestEnvironment(backend, config, {
+      source: (db) => {
+        source.inner = new EmulatedCdcSource(db);
+        return source;
+      },
+    });
     await simulateErpActivity(t.env.sourceDb, { changes: 150, seed: 13 });
   });
   afterAll(async () => {

@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../lib/config/load';
 import type { PipelineConfig } from '../../lib/config/resolve';
-import type { CdcSource } from '../../lib/source/port';
 import { createTestDatabase } from '../../local/db/open';
-import { openLocalEnvironment, type LocalEnvironment } from '../../local/environment';
+import { openLocalEnvironment, type LocalEnvironment, type LocalOptions } from '../../local/environment';
 
 export const PG_URL = process.env['CDC_LEDGER_TEST_PG_URL'];
 export const BACKENDS: readonly ('pglite' | 'postgres')[] = PG_URL ? ['pglite', 'postgres'] : ['pglite'];
@@ -21,7 +20,7 @@ export interface TestEnvironment {
 export async function openTestEnvironment(
   backend: 'pglite' | 'postgres',
   config: Partial<PipelineConfig> = {},
-  opts: { readonly source?: CdcSource } = {},
+  opts: { readonly source?: LocalOptions['source'] } = {},
 ): Promise<TestEnvironment> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cdc-ledger-test-'));
   const full = { ...repoConfig(), ...config };

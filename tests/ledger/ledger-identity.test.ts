@@ -171,6 +171,9 @@ describe.each(BACKENDS)('ledger identity and digest namespaces on %s', (backend)
           for (const sql of querySurfaceDdl(t, order)) if (/^CREATE OR REPLACE VIEW/.test(sql)) await s.query(appendOrder(sql));
         }
         for (const sql of sharedSurfaceDdl(l.config)) if (/^CREATE OR REPLACE VIEW/.test(sql)) await s.query(appendOrder(sql));
+        // the previous code did not mark the views with the hash of the DDL they were built from
+        for (const t of l.config.tables) await s.query(`COMMENT ON VIEW ledger_query.${t.target}_versions IS NULL`);
+        await s.query('COMMENT ON VIEW ledger_query.freshness IS NULL');
       } finally {
         await s.query('RESET cdc_ledger.migrating');
       }
