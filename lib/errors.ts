@@ -17,6 +17,11 @@ export class DatabaseResumingException extends CdcLedgerError {}
 export class StatementTimeoutException extends CdcLedgerError {}
 export class DatabaseUnavailableException extends CdcLedgerError {}
 export class ServiceUnavailableError extends CdcLedgerError {}
+/**
+ * Transient: PostgreSQL aborted the transaction to resolve a conflict with another one — a deadlock
+ * (SQLSTATE 40P01) or a serialization failure (40001). Retrying the whole step is the remedy.
+ */
+export class TransactionConflictError extends CdcLedgerError {}
 
 /** Permanent: the Data API refused a request (over a limit, bad SQL, unknown transaction). */
 export class DataApiRequestError extends CdcLedgerError {

@@ -11,6 +11,7 @@ import {
   DatabaseUnavailableException,
   ServiceUnavailableError,
   StatementTimeoutException,
+  TransactionConflictError,
 } from '../errors';
 import { toSqlParameters, type ParamValue } from './params';
 
@@ -57,6 +58,8 @@ const TRANSIENT: Record<string, new (m: string, o?: { cause?: unknown }) => Erro
  * server does), so they are read from there. docs/deploy.md.
  */
 const CONNECTION_LOST = /SQLState: (08[0-9A-Z]{3}|57P0[1-3])\b/;
+/** A deadlock (40P01) or serialization failure (40001): PostgreSQL rolled the transaction back; retry it. */
+const TRANSACTION_CONFLICT = /SQLState: (40P01|40001)\b/;
 
 /** Service errors → our named errors (transient ones keep the service's name for the ASL's Retry). */
 export function mapDataApiError(err: unknown, sql: string): Error {
@@ -65,6 +68,9 @@ export function mapDataApiError(err: unknown, sql: string): Error {
   const statement = sql.replace(/\s+/g, ' ').slice(0, 120);
   const Transient = TRANSIENT[name];
   if (Transient) return new Transient(`Data API ${name}: ${message} (statement: ${statement})`, { cause: err });
+  if (name === 'DatabaseErrorException' && TRANSACTION_CONFLICT.test(message)) {
+    return new TransactionConflictError(`Data API ${name}: the transaction was aborted by a conflict with another one: ${message} (statement: ${statement}); retried`, { cause: err });
+  }
   if (name === 'DatabaseErrorException' && CONNECTION_LOST.test(message)) {
     return new DatabaseUnavailableException(`Data API ${name}: the database connection was lost: ${message} (statement: ${statement}); retried`, { cause: err });
   }

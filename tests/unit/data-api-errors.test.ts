@@ -1,5 +1,5 @@
 import { mapDataApiError } from '../../lib/data-api/client';
-import { DataApiRequestError, DatabaseUnavailableException, StatementTimeoutException } from '../../lib/errors';
+import { DataApiRequestError, DatabaseUnavailableException, StatementTimeoutException, TransactionConflictError } from '../../lib/errors';
 
 const serviceError = (name: string, message: string): Error => Object.assign(new Error(message), { name });
 
@@ -10,6 +10,12 @@ describe('Data API errors → named errors the state machine retries or catches'
       expect(e).toBeInstanceOf(DatabaseUnavailableException);
       expect(e.message).toMatch(/the database connection was lost/);
       expect((e as Error & { cause?: unknown }).cause).toBeInstanceOf(Error);
+    }
+  });
+
+  it('a deadlock or serialization failure is transient: TransactionConflictError', () => {
+    for (const code of ['40P01', '40001']) {
+      expect(mapDataApiError(serviceError('DatabaseErrorException', `ERROR: deadlock detected; SQLState: ${code}`), 'UPDATE x SET y = 1')).toBeInstanceOf(TransactionConflictError);
     }
   });
 
