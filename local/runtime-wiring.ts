@@ -14,6 +14,7 @@ import type { Runtime } from '../lib/runtime/runtime';
 import type { CdcSource } from '../lib/source/port';
 import { FolderChunkStore } from './chunk-store/folder-store';
 import { FolderDigestStore } from './digest-store/folder-store';
+import { parseCrashAt } from './crash-at';
 
 /** Stand-in ARNs: the local Data API server accepts any, like the service needs both. */
 export const LOCAL_CLUSTER_ARN = 'arn:aws:rds:local:000000000000:cluster:cdc-ledger';
@@ -32,6 +33,7 @@ export function localDigestStore(dataDir: string): DigestStore {
 
 /** The handlers' runtime over the local stand-ins: chunk and digest folders under `dataDir`, metrics in memory. */
 export function localRuntime(opts: { config: PipelineConfig; db: LedgerDb; source: CdcSource; dataDir: string; log: Logger }): Runtime {
+  const faults = parseCrashAt(process.env.CDC_LEDGER_CRASH_AT);
   return {
     config: opts.config,
     db: opts.db,
@@ -40,6 +42,7 @@ export function localRuntime(opts: { config: PipelineConfig; db: LedgerDb; sourc
     digests: localDigestStore(opts.dataDir),
     log: opts.log,
     metrics: new MemoryMetrics(),
+    ...(faults ? { faults } : {}),
   };
 }
 

@@ -29,7 +29,7 @@ async function* windowRows(source: CdcSource, window: Window, filter: RowFilter)
  */
 export async function extractWindow(source: CdcSource, store: ChunkStore, table: ResolvedTable, chunkSize: number, item: TableItem): Promise<ExtractOutput> {
   const { window } = item;
-  const at = windowChunks(item.runId, item.iteration, window);
+  const at = windowChunks(item.runId, item.iteration, window, item.redriveCount);
   const prefix = `${at.prefix}extract/`;
   const filter = rowFilterFor(table);
   const writer = new ChunkWriter<CdcChangeRow>(store, prefix, chunkSize, undefined, at.firstIndex);

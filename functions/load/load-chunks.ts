@@ -77,7 +77,7 @@ export async function loadChunks(db: LedgerDb, store: ChunkStore, table: Resolve
   for (const chunk of manifest.chunks) {
     const lines = await readLines(store, chunk.key);
     for (const batch of splitLinesBySize(lines, MAX_PARAMETER_BYTES)) {
-      await db.execute(stageSql, { runId: input.runId, iteration: input.iteration, chunk: chunk.index, rows: jsonText(`[${batch.join(',')}]`) });
+      await db.execute(stageSql, { runId: input.runId, iteration: input.iteration, attempt: input.redriveCount, chunk: chunk.index, rows: jsonText(`[${batch.join(',')}]`) });
       statements++;
     }
     staged += lines.length;

@@ -31,7 +31,7 @@ const ChangeRowCodec = t.type({
  */
 export async function applyRules(store: ChunkStore, table: ResolvedTable, timeZone: string, chunkSize: number, rulesHash: string, input: TransformInput): Promise<TransformOutput> {
   const extract = await readManifest(store, input.extract.manifestKey, ExtractManifest);
-  const { prefix, firstIndex } = windowChunks(input.runId, input.iteration, input.window);
+  const { prefix, firstIndex } = windowChunks(input.runId, input.iteration, input.window, input.redriveCount);
   const accepted = new ChunkWriter<LedgerRow, { contentHash: string }>(
     store,
     `${prefix}accepted/`,

@@ -1,7 +1,7 @@
 import { tableByCaptureInstance } from '../../lib/config/load';
 import { VerificationError } from '../../lib/errors';
-import { changeOrderSql } from '../../lib/ledger/change-order';
 import { qualified } from '../../lib/sql/ident';
+import { readStagedChunks } from '../../lib/ledger/staging';
 import { readManifest, TransformManifest } from '../../lib/pipeline/manifest';
 import { CHUNK_STRIDE, windowChunks } from '../../lib/pipeline/keys';
 import { snapshotSeqvalBounds } from '../../lib/source/snapshot';
@@ -17,21 +17,16 @@ async function factsFor(rt: Runtime, input: BatchInput, result: TableResult): Pr
   const table = tableByCaptureInstance(rt.config, ci);
   const stage = qualified('ledger_stage', table.stageTable);
   const history = qualified('ledger', table.historyTable);
-  const batch = { runId: input.runId, iteration: input.iteration };
+  const batch = { runId: input.runId, iteration: input.iteration, attempt: input.redriveCount };
   const manifest = await readManifest(rt.chunks, result.transform.manifestKey, TransformManifest);
-  const chunks = windowChunks(input.runId, input.iteration, result.window);
-  const staged = await rt.db.execute(
-    `SELECT _chunk AS chunk, count(*) AS rows,
-            encode(sha256(string_agg(_row_hash, ''::bytea ORDER BY ${changeOrderSql()})), 'hex') AS content_hash,
-            min(encode(_lsn, 'hex')) AS first_lsn, max(encode(_lsn, 'hex')) AS last_lsn
-       FROM ${stage} WHERE _run_id = :runId AND _iteration = :iteration AND _chunk BETWEEN :firstChunk AND :lastChunk GROUP BY _chunk`,
-    { ...batch, firstChunk: chunks.firstIndex, lastChunk: chunks.firstIndex + CHUNK_STRIDE - 2 },
-  );
+  const chunks = windowChunks(input.runId, input.iteration, result.window, input.redriveCount);
+  const range = { first: chunks.firstIndex, last: chunks.firstIndex + CHUNK_STRIDE - 2 };
+  const staged = await readStagedChunks(rt.db, table, batch, range);
   const wm = await rt.db.execute(`SELECT encode(lsn, 'hex') AS lsn FROM ledger.watermarks WHERE capture_instance = :ci`, { ci });
   const dup = await rt.db.execute(
     `SELECT count(*) AS n FROM ${stage} s JOIN ${history} h ON h._lsn = s._lsn AND h._seqval = s._seqval AND h._op = s._op
-      WHERE s._run_id = :runId AND s._iteration = :iteration AND s._chunk BETWEEN :firstChunk AND :lastChunk`,
-    { ...batch, firstChunk: chunks.firstIndex, lastChunk: chunks.firstIndex + CHUNK_STRIDE - 2 },
+      WHERE s._run_id = :runId AND s._iteration = :iteration AND s._attempt = :attempt AND s._chunk BETWEEN :firstChunk AND :lastChunk`,
+    { ...batch, firstChunk: range.first, lastChunk: range.last },
   );
   const q = result.window.snapshot
     ? await rt.db.execute(`SELECT count(*) AS n FROM ledger.quarantine WHERE capture_instance = :ci AND op = 'S' AND seqval >= decode(:lo, 'hex') AND seqval <= decode(:hi, 'hex')`, {
@@ -45,13 +40,7 @@ async function factsFor(rt: Runtime, input: BatchInput, result: TableResult): Pr
   return {
     result,
     manifest,
-    staged: staged.rows.map((r) => ({
-      chunk: Number(r.chunk),
-      rows: Number(r.rows),
-      contentHash: String(r.content_hash),
-      firstLsn: String(r.first_lsn),
-      lastLsn: String(r.last_lsn),
-    })),
+    staged,
     watermark: wm.rows[0] ? String(wm.rows[0].lsn) : null,
     alreadyInLedger: Number(dup.rows[0]?.n ?? 0),
     quarantinedInWindow: Number(q.rows[0]?.n ?? 0),

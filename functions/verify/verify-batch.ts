@@ -1,15 +1,9 @@
 import { incrementLsn } from '../../lib/lsn';
 import type { TransformManifest } from '../../lib/pipeline/manifest';
 import type { TableResult } from '../../lib/pipeline/state';
+import type { StagedChunk } from '../../lib/ledger/staging';
 
-/** What staging holds for one chunk of one table in this run and iteration. */
-export interface StagedChunk {
-  readonly chunk: number;
-  readonly rows: number;
-  readonly contentHash: string;
-  readonly firstLsn: string;
-  readonly lastLsn: string;
-}
+export type { StagedChunk } from '../../lib/ledger/staging';
 
 export interface TableFacts {
   readonly result: TableResult;

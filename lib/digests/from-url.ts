@@ -28,6 +28,9 @@ class MissingDigestStore implements DigestStore {
   list(): Promise<DigestRecord[]> {
     return Promise.reject(new ConfigError('no digest store: set DIGEST_STORE_URL (s3://bucket/prefix)'));
   }
+  get(): Promise<DigestRecord | null> {
+    return Promise.reject(new ConfigError('no digest store: set DIGEST_STORE_URL (s3://bucket/prefix)'));
+  }
   markers(): Promise<LedgerMarker[]> {
     return Promise.reject(new ConfigError('no digest store: set DIGEST_STORE_URL (s3://bucket/prefix)'));
   }

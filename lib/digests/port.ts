@@ -53,6 +53,8 @@ export interface DigestStore {
   put(namespace: string, digest: DigestRecord): Promise<void>;
   /** Every digest of one capture instance in `namespace`. */
   list(namespace: string, captureInstance: string): Promise<DigestRecord[]>;
+  /** One digest, or null when the store does not have it. */
+  get(namespace: string, ref: Pick<DigestRecord, 'captureInstance' | 'runId' | 'iteration'>): Promise<DigestRecord | null>;
   /** Writes a ledger's marker once; the same content again is a no-op, different content a DigestConflictError. */
   putMarker(marker: LedgerMarker): Promise<void>;
   /** Every ledger marker in the store. */

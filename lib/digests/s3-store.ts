@@ -63,6 +63,10 @@ export class S3DigestStore implements DigestStore {
     return out;
   }
 
+  async get(namespace: string, ref: Pick<DigestRecord, 'captureInstance' | 'runId' | 'iteration'>): Promise<DigestRecord | null> {
+    return this.decoded(`${this.opts.prefix}${digestKey(namespace, ref)}`, DigestRecord, 'digest').catch((err: unknown) => (notFound(err) ? null : Promise.reject(err)));
+  }
+
   /** The folders directly below the prefix that are named by a ledger id, each with its marker. */
   async markers(): Promise<LedgerMarker[]> {
     const ids: string[] = [];

@@ -6,7 +6,7 @@ import { qualified, quoteIdent } from '../sql/ident';
 import { appendOnlyTriggerNames, protectHistoryDdl } from './enforcement';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { querySurfaceDdl, sharedSurfaceDdl, surfaceName } from './query-surface';
-import { addColumnDdl, createHistoryDdl, createStageDdl, storedColumns, SYSTEM_COLUMNS } from './table-ddl';
+import { addColumnDdl, createHistoryDdl, createStageDdl, stageAttemptDdl, storedColumns, SYSTEM_COLUMNS } from './table-ddl';
 
 /**
  * What `migrate` would change, read from the ledger's catalog before anything is written: the
@@ -171,6 +171,10 @@ async function planTable(db: Reader, t: ResolvedTable, bookkeeping: boolean, opt
     statements.push(...createStageDdl(t).map(plain));
     if (history.length > 0) changes.push(`create ledger_stage.${t.stageTable}`);
   } else {
+    if (!stage.includes('_attempt')) {
+      statements.push(...stageAttemptDdl(t).map(plain));
+      changes.push(`stage ledger_stage.${t.stageTable} per run attempt`);
+    }
     const missing = stored.filter((c) => !stage.includes(c.name));
     statements.push(...missing.map((c) => plain(addColumnDdl(t, 'ledger_stage', c))));
   }

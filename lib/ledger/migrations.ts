@@ -187,6 +187,29 @@ export const MIGRATIONS: readonly Migration[] = [
       ...protectTableDdl('ledger', 'identity'),
     ],
   },
+  {
+    version: 14,
+    name: 'fencing: the lease is held by a run attempt; digests published to the store are recorded',
+    statements: [
+      // The attempt ($$.Execution.RedriveCount) that holds the lease: with the run id, its fencing token.
+      `ALTER TABLE ledger.run_lease ADD COLUMN IF NOT EXISTS attempt integer`,
+      // One row per digest written to the digest store, after the write (insert-only). A digest in
+      // ledger.digests without one was committed but not yet published (a crash in between): the next
+      // Commit of its table republishes it once the chain from the last published digest proves it.
+      `CREATE TABLE IF NOT EXISTS ledger.digest_publications (
+         run_id text NOT NULL,
+         iteration integer NOT NULL,
+         capture_instance text NOT NULL,
+         published_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (run_id, iteration, capture_instance)
+       )`,
+      // Digests written before this migration were published by the Commit that wrote them (or their
+      // absence is what ledger verify reports, as before).
+      `INSERT INTO ledger.digest_publications (run_id, iteration, capture_instance, published_at)
+       SELECT run_id, iteration, capture_instance, created_at FROM ledger.digests ON CONFLICT DO NOTHING`,
+      ...protectTableDdl('ledger', 'digest_publications'),
+    ],
+  },
 ];
 
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS public.cdc_ledger_migrations (

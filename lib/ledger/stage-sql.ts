@@ -1,7 +1,7 @@
 import type { ResolvedTable } from '../config/resolve';
 import { qualified, quoteIdent } from '../sql/ident';
 import { hasHundredNs } from '../types/hundred-ns';
-import { storedColumns, type StoredColumn } from './table-ddl';
+import { stageChangeConstraint, storedColumns, type StoredColumn } from './table-ddl';
 
 /**
  * The most one Load statement carries as its `:rows` parameter (JSON text, counted as it travels:
@@ -50,14 +50,15 @@ export function timestampInputSql(t: string, then: (text: string) => string = (x
 
 /**
  * One statement stages a whole chunk: the rows travel as one JSON parameter and are unpacked with
- * jsonb_to_recordset. Idempotent on (run, lsn, seqval, op). Parameters: :runId, :iteration, :chunk, :rows.
+ * jsonb_to_recordset. Idempotent on (run, attempt, lsn, seqval, op). Parameters: :runId, :iteration, :attempt (the RedriveCount), :chunk, :rows.
  */
 export function stageInsertSql(t: ResolvedTable): string {
   const stored = storedColumns(t);
-  const cols = ['_run_id', '_iteration', '_chunk', '_lsn', '_seqval', '_op', '_before', '_valid_from', '_row_hash', '_extra', ...stored.map((c) => c.name)];
+  const cols = ['_run_id', '_iteration', '_attempt', '_chunk', '_lsn', '_seqval', '_op', '_before', '_valid_from', '_row_hash', '_extra', ...stored.map((c) => c.name)];
   const values = [
     ':runId',
     ':iteration',
+    ':attempt',
     ':chunk',
     `decode(r.lsn, 'hex')`,
     `decode(r.seqval, 'hex')`,
@@ -72,7 +73,7 @@ export function stageInsertSql(t: ResolvedTable): string {
     `INSERT INTO ${qualified('ledger_stage', t.stageTable)} (${cols.map(quoteIdent).join(', ')}) ` +
     `SELECT ${values.join(', ')} ` +
     `FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(lsn text, seqval text, op text, "validFrom" text, "values" jsonb, before jsonb, extra jsonb, "rowHash" text) ` +
-    `ON CONFLICT ON CONSTRAINT ${quoteIdent(`${t.stageTable}_stage_change`)} DO NOTHING`
+    `ON CONFLICT ON CONSTRAINT ${quoteIdent(stageChangeConstraint(t))} DO NOTHING`
   );
 }
 

@@ -24,9 +24,11 @@ export const SYSTEM_COLUMNS = [
   ['_extra', 'jsonb'],
 ] as const;
 
-const STAGE_COLUMNS = [
+export const STAGE_COLUMNS = [
   ['_run_id', 'text NOT NULL'],
   ['_iteration', 'integer NOT NULL'],
+  // the attempt ($$.Execution.RedriveCount) that staged the row: with the run id, its fencing token
+  ['_attempt', 'integer NOT NULL DEFAULT 0'],
   ['_chunk', 'integer NOT NULL'],
   ['_lsn', 'bytea NOT NULL'],
   ['_seqval', 'bytea NOT NULL'],
@@ -82,7 +84,22 @@ export function createStageDdl(t: ResolvedTable): string[] {
   const biz = storedColumns(t).map(businessColumn);
   return [
     `CREATE TABLE IF NOT EXISTS ${stage} (${[...stageSys, ...biz].join(', ')}, ` +
-      `CONSTRAINT ${quoteIdent(`${t.stageTable}_stage_change`)} UNIQUE (_run_id, _lsn, _seqval, _op))`,
+      `CONSTRAINT ${quoteIdent(stageChangeConstraint(t))} UNIQUE (_run_id, _attempt, _lsn, _seqval, _op))`,
+  ];
+}
+
+/** Staging is idempotent per attempt and change: a stale attempt's rows never stand in for another's. */
+export function stageChangeConstraint(t: ResolvedTable): string {
+  return `${t.stageTable}_stage_attempt_change`.slice(0, 63);
+}
+
+/** A staging table created before attempts were staged apart: add `_attempt` and key staging by it. */
+export function stageAttemptDdl(t: ResolvedTable): string[] {
+  const stage = qualified('ledger_stage', t.stageTable);
+  return [
+    `ALTER TABLE ${stage} ADD COLUMN IF NOT EXISTS _attempt integer NOT NULL DEFAULT 0`,
+    `ALTER TABLE ${stage} DROP CONSTRAINT IF EXISTS ${quoteIdent(`${t.stageTable}_stage_change`)}`,
+    `ALTER TABLE ${stage} ADD CONSTRAINT ${quoteIdent(stageChangeConstraint(t))} UNIQUE (_run_id, _attempt, _lsn, _seqval, _op)`,
   ];
 }
 

@@ -1,6 +1,10 @@
-/** Chunk-store keys for one table in one iteration of a run. */
-export function tablePrefix(runId: string, iteration: number, captureInstance: string): string {
-  return `runs/${runId}/${String(iteration).padStart(3, '0')}/${captureInstance}/`;
+/**
+ * Chunk-store keys for one table in one iteration of one attempt of a run (the first run is attempt
+ * 0, each redrive one more): an attempt never overwrites an object another attempt wrote or reads.
+ */
+export function tablePrefix(runId: string, iteration: number, captureInstance: string, redriveCount = 0): string {
+  const attempt = redriveCount === 0 ? '' : `redrive-${String(redriveCount).padStart(3, '0')}/`;
+  return `runs/${runId}/${attempt}${String(iteration).padStart(3, '0')}/${captureInstance}/`;
 }
 export function runPrefix(runId: string): string {
   return `runs/${runId}/`;
@@ -15,8 +19,9 @@ export function windowChunks(
   runId: string,
   iteration: number,
   window: { captureInstance: string; snapshot?: { range: number }; part?: { index: number } },
+  redriveCount = 0,
 ): { prefix: string; firstIndex: number } {
-  const table = tablePrefix(runId, iteration, window.captureInstance);
+  const table = tablePrefix(runId, iteration, window.captureInstance, redriveCount);
   if (window.snapshot) {
     const r = window.snapshot.range;
     return { prefix: `${table}snapshot-${String(r).padStart(5, '0')}/`, firstIndex: (r + 1) * CHUNK_STRIDE + 1 };

@@ -9,12 +9,20 @@ const Lsn = t.refinement(t.string, (s) => /^[0-9a-f]{20}$/.test(s), 'Lsn (20 low
 const Count = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'Count (integer >= 0)');
 const RunId = t.refinement(t.string, (s) => /^[A-Za-z0-9_.:-]{1,80}$/.test(s), 'RunId');
 const Iteration = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 1, 'Iteration (integer >= 1)');
+/**
+ * `$$.Execution.RedriveCount`: with the run id, the fencing token of an attempt (the first run is 0,
+ * each redrive one more). The lease, staging, Compensate and Commit act only on their own attempt's,
+ * so a stale attempt (a Lambda still running after its Task timed out, a twin) can neither discard
+ * another attempt's staging nor commit (docs/architecture.md "Fencing").
+ */
+const RedriveCount = Count;
 
 export const OpenRunInput = t.intersection([
   t.type({
     executionId: t.string,
     executionName: RunId,
     startTime: t.string,
+    redriveCount: RedriveCount,
     input: t.unknown,
   }),
   /** true when a redriven run re-takes the lease before it resumes (ReacquireLease). */
@@ -29,7 +37,7 @@ export const RunRef = t.intersection([
 ]);
 export type RunRef = t.TypeOf<typeof RunRef>;
 
-export const PlanInput = t.type({ runId: RunId, iteration: Iteration });
+export const PlanInput = t.type({ runId: RunId, iteration: Iteration, redriveCount: RedriveCount });
 export type PlanInput = t.TypeOf<typeof PlanInput>;
 
 /** One key range of an initial snapshot (lib/source/snapshot.ts): keys in (after, upTo]. */
@@ -81,7 +89,7 @@ export const PlanOutput = t.type({
 });
 export type PlanOutput = t.TypeOf<typeof PlanOutput>;
 
-export const TableItem = t.type({ runId: RunId, iteration: Iteration, window: Window });
+export const TableItem = t.type({ runId: RunId, iteration: Iteration, redriveCount: RedriveCount, window: Window });
 export type TableItem = t.TypeOf<typeof TableItem>;
 
 export const ExtractOutput = t.type({ manifestKey: t.string, rows: Count, chunks: Count });
@@ -102,7 +110,7 @@ export type LoadOutput = t.TypeOf<typeof LoadOutput>;
 export const TableResult = t.type({ window: Window, extract: ExtractOutput, transform: TransformOutput, load: LoadOutput });
 export type TableResult = t.TypeOf<typeof TableResult>;
 
-export const BatchInput = t.type({ runId: RunId, iteration: Iteration, tables: t.array(TableResult) });
+export const BatchInput = t.type({ runId: RunId, iteration: Iteration, redriveCount: RedriveCount, tables: t.array(TableResult) });
 export type BatchInput = t.TypeOf<typeof BatchInput>;
 
 export const VerifyOutput = t.type({ tables: Count, rows: Count });
@@ -143,6 +151,6 @@ export const AwaitRedriveInput = t.type({
 });
 export type AwaitRedriveInput = t.TypeOf<typeof AwaitRedriveInput>;
 
-export const CloseRunInput = t.type({ runId: RunId });
+export const CloseRunInput = t.type({ runId: RunId, redriveCount: RedriveCount });
 export type CloseRunInput = t.TypeOf<typeof CloseRunInput>;
 export type CompensateInput = t.TypeOf<typeof CompensateInput>;

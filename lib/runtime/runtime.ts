@@ -1,6 +1,7 @@
 import type { ChunkStore } from '../chunks/port';
 import type { PipelineConfig } from '../config/resolve';
 import type { LedgerDb } from '../data-api/client';
+import type { Faults } from '../faults';
 import type { Logger } from '../log';
 import type { DigestStore } from '../digests/port';
 import type { Metrics } from '../metrics';
@@ -21,6 +22,8 @@ export interface Runtime {
   readonly digests: DigestStore;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** Crash points for rehearsals (local only; lib/faults.ts). */
+  readonly faults?: Faults;
 }
 
 let injected: Runtime | undefined;

@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type * as t from 'io-ts';
 import { decodeOrThrow } from '../../lib/codec';
@@ -51,6 +52,10 @@ export class FolderDigestStore implements DigestStore {
     return out;
   }
 
+  async get(namespace: string, ref: Pick<DigestRecord, 'captureInstance' | 'runId' | 'iteration'>): Promise<DigestRecord | null> {
+    return this.read(digestKey(namespace, ref), DigestRecord, 'digest').catch((err: unknown) => (missing(err) ? null : Promise.reject(err)));
+  }
+
   async markers(): Promise<LedgerMarker[]> {
     const entries = await readdir(this.root).catch((err: unknown) => (missing(err) ? [] : Promise.reject(err)));
     const out: LedgerMarker[] = [];
@@ -69,14 +74,20 @@ export class FolderDigestStore implements DigestStore {
   private async writeOnce(key: string, body: string, what: string): Promise<void> {
     const path = join(this.root, ...key.split('/'));
     await mkdir(dirname(path), { recursive: true });
+    // Atomic and write-once, like a conditional PUT: the whole file appears under its name or nothing
+    // does (a process killed half-way leaves only a temporary file), and an existing one is never replaced.
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, body, { flag: 'wx' });
     try {
-      await writeFile(path, body, { flag: 'wx' });
+      await link(tmp, path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const existing = await readFile(path, 'utf8');
       if (existing !== body) {
         throw new DigestConflictError(`${what} ${key} already exists in ${this.root} with different content; the digest store is write-once — run \`cdc-ledger ledger verify\``, { cause: err });
       }
+    } finally {
+      await rm(tmp, { force: true });
     }
   }
 }

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
+import * as lockfile from 'proper-lockfile';
 import { SNS_PUBLISH_RESOURCE, walkStates, type AslDefinition, type StateContainer } from './definition';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -141,6 +142,11 @@ export interface ExecutionHistoryStore {
   get(name: string): Promise<ExecutionRecord | undefined>;
   /** Newest first (by startDate, then name). */
   list(options?: { limit?: number }): Promise<ExecutionRecord[]>;
+  /**
+   * Exclusive use of one execution's record across processes (a redrive), or null when another
+   * process has it. The returned function gives it back.
+   */
+  claim?(name: string): Promise<(() => Promise<void>) | null>;
 }
 
 // --------------------------------------------------------------------------------------------
@@ -523,6 +529,20 @@ export class FileHistoryStore implements ExecutionHistoryStore {
       await rename(tmp, file);
     } catch (err) {
       await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async claim(name: string): Promise<(() => Promise<void>) | null> {
+    const file = this.fileOf(name);
+    await mkdir(this.executionsDir, { recursive: true });
+    try {
+      const release = await lockfile.lock(file, { lockfilePath: `${file}.redrive.lock`, realpath: false, stale: 15_000, update: 5_000, onCompromised: () => undefined });
+      return async () => {
+        await release().catch(() => undefined);
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return null;
       throw err;
     }
   }

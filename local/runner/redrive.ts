@@ -211,6 +211,21 @@ function parseExecutionArn(arn: string): { region: string; account: string; stat
  * when refused; otherwise like `runExecution`: resolves whatever the redrive's outcome.
  */
 export async function redriveExecution(opts: RedriveExecutionOptions): Promise<ExecutionRecord> {
+  // One redrive of an execution at a time, across processes: Step Functions refuses to redrive a
+  // RUNNING execution, and two redrives at once would be one attempt (the same RedriveCount) twice.
+  const release = opts.history.claim ? await opts.history.claim(opts.name) : async () => undefined;
+  if (release === null) {
+    const arn = (await opts.history.get(opts.name))?.executionArn ?? opts.name;
+    throw new ExecutionNotRedrivableError(arn, 'RUNNING', `Execution ${arn} is being redriven by another process; a RUNNING execution cannot be redriven.`);
+  }
+  try {
+    return await redriveClaimed(opts);
+  } finally {
+    await release();
+  }
+}
+
+async function redriveClaimed(opts: RedriveExecutionOptions): Promise<ExecutionRecord> {
   const now = opts.now ?? new Date();
   const stored = await opts.history.get(opts.name);
   assertRedrivable(opts.name, stored, now);

@@ -88,7 +88,7 @@ async function peakGrowth(n: number): Promise<{ peakMiB: number; rows: number }>
     const base = process.memoryUsage().heapUsed;
     peakLive = base;
     const window = { captureInstance: 'dbo_Inventory', fromLsn: lsnFromBigInt(1n), toLsn: lsnFromBigInt(BigInt(n) + 1n), afterLsn: null, changes: n, empty: false };
-    const item = { runId: 'mem', iteration: 1, window };
+    const item = { runId: 'mem', iteration: 1, redriveCount: 0, window };
     const extract = await extractWindow(syntheticSource(n), store, table, CHUNK_ROWS, item);
     const transform = await applyRules(store, table, 'America/Chicago', CHUNK_ROWS, 'h', { ...item, extract });
     sample();

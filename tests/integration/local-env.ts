@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../lib/config/load';
 import type { PipelineConfig } from '../../lib/config/resolve';
+import type { CdcSource } from '../../lib/source/port';
 import { createTestDatabase } from '../../local/db/open';
 import { openLocalEnvironment, type LocalEnvironment, type LocalOptions } from '../../local/environment';
 
@@ -20,7 +21,7 @@ export interface TestEnvironment {
 export async function openTestEnvironment(
   backend: 'pglite' | 'postgres',
   config: Partial<PipelineConfig> = {},
-  opts: { readonly source?: LocalOptions['source'] } = {},
+  opts: { readonly source?: LocalOptions['source']; readonly declaredSourceOnly?: boolean } = {},
 ): Promise<TestEnvironment> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cdc-ledger-test-'));
   const full = { ...repoConfig(), ...config };
@@ -31,7 +32,7 @@ export async function openTestEnvironment(
     inMemory: true,
     ...(dbs[0] ? { sourceUrl: dbs[0].url } : {}),
     ...(dbs[1] ? { targetUrl: dbs[1].url } : {}),
-    ...(opts.source ? { source: opts.source } : {}),
+    ...(opts.declaredSourceOnly ? { source: declaredSource(full) } : opts.source ? { source: opts.source } : {}),
   });
   return {
     env,
@@ -42,3 +43,33 @@ export async function openTestEnvironment(
     },
   };
 }
+
+/**
+ * For tests that stage values straight into the ledger, with tables no source holds: a source port
+ * that only declares the configured capture instances, so the environment's check of the config
+ * against the source passes. Nothing may read changes from it.
+ */
+export function declaredSource(c: PipelineConfig): CdcSource {
+  const unused = (): never => {
+    throw new Error('not used by this test');
+  };
+  return {
+    listCaptureInstances: async () =>
+      c.tables.map((t) => ({
+        captureInstance: t.captureInstance,
+        sourceSchema: 'dbo',
+        sourceTable: t.captureInstance.replace(/^dbo_/, ''),
+        startLsn: '00000000000000000001',
+        columns: t.columns.map((col, i) => ({ name: col.source, type: col.declaredType, ordinal: i + 1 })),
+        keyColumns: t.keyColumns.map((k) => k.source),
+      })),
+    getMinLsn: unused,
+    getMaxLsn: unused,
+    planWindow: unused,
+    readChanges: unused,
+    planSnapshot: unused,
+    readSnapshot: unused,
+    close: async () => undefined,
+  };
+}
+

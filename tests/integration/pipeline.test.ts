@@ -97,9 +97,9 @@ describe.each(BACKENDS)('pipeline end to end on %s', (backend) => {
     const total = await ledgerTotal(t);
     const commitEntered = entered(rec, 'Commit')[0]?.stateEnteredEventDetails?.input;
     const state = JSON.parse(commitEntered ?? '{}') as { run: { runId: string; iteration: number }; tables: { window: unknown; transform: unknown }[] };
-    const batch = { runId: state.run.runId, iteration: state.run.iteration, tables: state.tables };
+    const batch = { runId: state.run.runId, iteration: state.run.iteration, redriveCount: 0, tables: state.tables };
     for (const table of state.tables) {
-      await loadHandler({ runId: batch.runId, iteration: batch.iteration, window: table.window, transform: table.transform });
+      await loadHandler({ runId: batch.runId, iteration: batch.iteration, redriveCount: 0, window: table.window, transform: table.transform });
     }
     const again = (await commitHandler(batch)) as { appended: number; digests: { rows: number }[] };
     expect(again.digests.reduce((n, d) => n + d.rows, 0)).toBe(500); // the first attempt's digests, reported

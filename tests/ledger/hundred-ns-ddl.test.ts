@@ -86,7 +86,7 @@ describe.each(BACKENDS)('100-ns companion columns in the database on %s', (backe
   beforeAll(async () => {
     // a ledger created before companions existed: ValidAt declared with precision 6 (same PostgreSQL type), Clock added later
     const before = config('datetime2(6)');
-    env = await openTestEnvironment(backend, { ...before, tables: [{ ...tableOf(before), columns: tableOf(before).columns.filter((c) => c.source !== 'Clock') }] });
+    env = await openTestEnvironment(backend, { ...before, tables: [{ ...tableOf(before), columns: tableOf(before).columns.filter((c) => c.source !== 'Clock') }] }, { declaredSourceOnly: true });
   });
   afterAll(async () => {
     await env?.cleanup();
@@ -124,7 +124,7 @@ describe.each(BACKENDS)('100-ns companion columns in the database on %s', (backe
       extra: null,
       rowHash: '00'.repeat(32),
     }));
-    await env.env.db.execute(stageInsertSql(t), { runId: 'r1', iteration: 1, chunk: 1, rows: json(rows) });
+    await env.env.db.execute(stageInsertSql(t), { runId: 'r1', iteration: 1, attempt: 0, chunk: 1, rows: json(rows) });
     const got = await env.env.targetDb.query(
       `SELECT id::text, (valid_at AT TIME ZONE 'UTC')::text, valid_at_100ns::text, clock::text, clock_100ns::text FROM ledger_stage.dbo_ticks ORDER BY id`,
     );

@@ -111,15 +111,16 @@ describe('runExecution on statemachine/pipeline.asl.json', () => {
     expect(open?.['executionName']).toBe(rec.name);
     expect(typeof open?.['startTime']).toBe('string');
     expect(open?.['input']).toEqual({ trigger: 'schedule' });
-    expect(h.callsOf('PlanWindows').map((c) => c.input)).toEqual([{ runId: 'run-1', iteration: 1 }]);
+    expect(h.callsOf('PlanWindows').map((c) => c.input)).toEqual([{ runId: 'run-1', iteration: 1, redriveCount: 0 }]);
     expect(h.callsOf('Extract').map((c) => c.input).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
-      WINDOWS.map((window) => ({ runId: 'run-1', iteration: 1, window })),
+      WINDOWS.map((window) => ({ runId: 'run-1', iteration: 1, redriveCount: 0, window })),
     );
     const verifyInput = h.callsOf('Verify')[0]?.input;
     expect(verifyInput?.['tables']).toEqual(
       WINDOWS.map((window) => ({
         runId: 'run-1',
         iteration: 1,
+        redriveCount: 0,
         window,
         extract: { manifest: `m-${window.captureInstance}`, rows: 3 },
         transform: { accepted: 3, rejected: 0 },
@@ -200,8 +201,8 @@ describe('runExecution on statemachine/pipeline.asl.json', () => {
     const rec = await runExecution({ input: {}, tasks: h.tasks, publish: h.publish, history, retryIntervalOverrideMs: 0 });
     expect(rec.status).toBe('SUCCEEDED');
     expect(h.callsOf('PlanWindows').map((c) => c.input)).toEqual([
-      { runId: 'run-1', iteration: 1 },
-      { runId: 'run-1', iteration: 2 },
+      { runId: 'run-1', iteration: 1, redriveCount: 0 },
+      { runId: 'run-1', iteration: 2, redriveCount: 0 },
     ]);
     expect(h.callsOf('Commit').map((c) => c.input['iteration'])).toEqual([1, 2]);
     expect(h.published.map((p) => p.message)).toEqual(['run run-1 committed iteration 1', 'run run-1 committed iteration 2']);

@@ -74,7 +74,7 @@ test('a 250,000-row window streams through the adapter with a flat live heap', a
   const base = process.memoryUsage().heapUsed;
   peak = base;
   const window = { captureInstance: 'dbo_Big', fromLsn: HEX(17).toLowerCase(), toLsn: HEX(16 + N).toLowerCase(), afterLsn: null, changes: N, empty: false };
-  const out = await extractWindow(sampled, store, table, 5000, { runId: 'mem', iteration: 1, window });
+  const out = await extractWindow(sampled, store, table, 5000, { runId: 'mem', iteration: 1, redriveCount: 0, window });
   expect(out).toMatchObject({ rows: N, chunks: N / 5000 });
   expect(puts).toHaveLength(N / 5000 + 1); // + the manifest
   expect(count).toBe(N);

@@ -55,6 +55,8 @@ describe('snapshot key ranges', () => {
     expect(cdc).toEqual({ prefix: 'runs/r/001/dbo_T/', firstIndex: 1 });
     expect(s0.firstIndex).toBe(CHUNK_STRIDE + 1);
     expect(s7).toEqual({ prefix: 'runs/r/001/dbo_T/snapshot-00007/', firstIndex: 8 * CHUNK_STRIDE + 1 });
+    // a redriven attempt writes beside, never over, what an earlier attempt wrote
+    expect(windowChunks('r', 1, { captureInstance: 'dbo_T' }, 2)).toEqual({ prefix: 'runs/r/redrive-002/001/dbo_T/', firstIndex: 1 });
   });
 });
 

@@ -10,7 +10,7 @@ export const handler = stepHandler('CloseRun', CloseRunInput, async (input, rt) 
     { runId: input.runId },
   );
   rt.metrics.add('RunDuration', 'Milliseconds', Number(r.rows[0]?.ms ?? 0));
-  const released = await releaseLease(rt.db, input.runId);
+  const released = await releaseLease(rt.db, input);
   rt.log.info('run closed', { runId: input.runId, released });
   return { released };
 });

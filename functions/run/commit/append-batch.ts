@@ -1,6 +1,8 @@
 import type { ResolvedTable } from '../../../lib/config/resolve';
 import type { LedgerTx } from '../../../lib/data-api/client';
+import { VerificationError } from '../../../lib/errors';
 import { GENESIS_CHAIN_HEAD } from '../../../lib/ledger/row-hash';
+import type { StagedBatch } from '../../../lib/ledger/staging';
 import { appendedDigestSql, appendSql, clearStageSql, headSql } from './commit-sql';
 
 export interface Appended {
@@ -21,13 +23,21 @@ function str(v: unknown): string | null {
  * write its digest to ledger.digests and clear the batch's staging. Used by Commit and by quarantine
  * replay, whose rows are late-appended changes: `late` marks its digest so (docs/ledger.md).
  */
-export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: { runId: string; iteration: number }, opts: { late?: boolean } = {}): Promise<Appended> {
+export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: StagedBatch, opts: { late?: boolean; expectedRows?: number } = {}): Promise<Appended> {
   const head = await tx.execute(headSql(table));
   const lastSeq = Number(head.rows[0]?.seq ?? 0);
   const previousHead = head.rows[0] ? String(head.rows[0].head) : GENESIS_CHAIN_HEAD;
-  await tx.execute(appendSql(table), { ...batch, lastSeq, head: previousHead });
+  const staged = { runId: batch.runId, iteration: batch.iteration, attempt: batch.attempt };
+  await tx.execute(appendSql(table), { ...staged, lastSeq, head: previousHead });
   const dg = (await tx.execute(appendedDigestSql(table), { lastSeq })).rows[0] ?? {};
   const rows = Number(dg.rows ?? 0);
+  if (opts.expectedRows !== undefined && rows !== opts.expectedRows) {
+    // Rolls the transaction back: nothing is appended that was not proven.
+    throw new VerificationError(
+      `${table.captureInstance}: run ${batch.runId} iteration ${batch.iteration} would append ${rows} rows but ${opts.expectedRows} were proven ` +
+        `(staged rows already in the ledger, or staging changed under the commit); nothing was committed`,
+    );
+  }
   const appended: Appended = {
     rows,
     firstLsn: str(dg.first_lsn),
@@ -39,7 +49,8 @@ export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: { r
      VALUES (:runId, :iteration, :ci, decode(:firstLsn, 'hex'), decode(:lastLsn, 'hex'), :rows, :firstSeq, :lastSeq, decode(:chainHead, 'hex'), :late)
      ON CONFLICT (run_id, iteration, capture_instance) DO NOTHING`,
     {
-      ...batch,
+      runId: batch.runId,
+      iteration: batch.iteration,
       ci: table.captureInstance,
       firstLsn: appended.firstLsn,
       lastLsn: appended.lastLsn,
@@ -50,6 +61,6 @@ export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: { r
       late: opts.late === true,
     },
   );
-  await tx.execute(clearStageSql(table), batch);
+  await tx.execute(clearStageSql(table), staged);
   return appended;
 }

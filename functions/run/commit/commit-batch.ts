@@ -2,16 +2,19 @@ import type { PipelineConfig, ResolvedTable } from '../../../lib/config/resolve'
 import { tableByCaptureInstance } from '../../../lib/config/load';
 import type { LedgerDb, LedgerTx } from '../../../lib/data-api/client';
 import type { DigestStore } from '../../../lib/digests/port';
-import { InvalidInputError, VerificationError } from '../../../lib/errors';
-import { publishToStore } from '../../../lib/digests/publish';
+import { InvalidInputError, LeaseLostError, VerificationError } from '../../../lib/errors';
 import { readDigest } from '../../../lib/ledger/digest-rows';
-import { ledgerIdentity } from '../../../lib/ledger/identity';
+import { NO_FAULTS, type Faults } from '../../../lib/faults';
+import { publishDigestRecord, republishUnpublished } from '../../../lib/ledger/republish';
 import { byTable, partsInOrder } from '../../../lib/pipeline/batch';
 import type { BatchInput, CommitOutput, Switchover, TableDigest, TableResult } from '../../../lib/pipeline/state';
-import { appendBatch } from './append-batch';
+import { appendBatch, type Appended } from './append-batch';
+import { provenRows, stagingProblems, type ProvenChunk } from './commit-proof';
+import { holdsLease } from '../lease';
+import { readStagedChunks, type StagedBatch } from '../../../lib/ledger/staging';
 import { clearStageSql, LOCK_SQL } from './commit-sql';
 
-type Batch = { runId: string; iteration: number };
+type Batch = StagedBatch;
 
 function str(v: unknown): string | null {
   return v === null || v === undefined ? null : String(v);
@@ -22,10 +25,10 @@ async function alreadyCommitted(tx: LedgerTx, table: ResolvedTable, batch: Batch
   const d = await tx.execute(
     `SELECT rows, encode(first_lsn, 'hex') AS first_lsn, encode(last_lsn, 'hex') AS last_lsn, encode(chain_head, 'hex') AS chain_head
        FROM ledger.digests WHERE run_id = :runId AND iteration = :iteration AND capture_instance = :ci`,
-    { ...batch, ci: table.captureInstance },
+    { runId: batch.runId, iteration: batch.iteration, ci: table.captureInstance },
   );
   const row = d.rows[0];
-  await tx.execute(clearStageSql(table), batch);
+  await tx.execute(clearStageSql(table), { runId: batch.runId, iteration: batch.iteration, attempt: batch.attempt });
   return { captureInstance: table.captureInstance, rows: Number(row?.rows ?? 0), firstLsn: str(row?.first_lsn), lastLsn: str(row?.last_lsn), chainHead: str(row?.chain_head), watermark };
 }
 
@@ -41,18 +44,22 @@ async function setWatermark(tx: LedgerTx, ci: string, lsn: string, runId: string
  * The key ranges of an initial snapshot staged in this batch: appended, recorded as committed, and —
  * once every range of the snapshot is in — the watermark set to the snapshot's LSN, so CDC continues after it.
  */
-async function commitSnapshotRanges(tx: LedgerTx, table: ResolvedTable, batch: Batch, results: readonly TableResult[], watermark: string | null): Promise<TableDigest> {
+async function commitSnapshotRanges(tx: LedgerTx, table: ResolvedTable, batch: Batch, results: readonly TableResult[], watermark: string | null, proven: readonly ProvenChunk[]): Promise<TableDigest> {
   const ci = table.captureInstance;
-  const done = await tx.execute(`SELECT count(*) AS n FROM ledger.snapshot_ranges_committed WHERE capture_instance = :ci AND run_id = :runId AND iteration = :iteration`, { ci, ...batch });
+  const done = await tx.execute(`SELECT count(*) AS n FROM ledger.snapshot_ranges_committed WHERE capture_instance = :ci AND run_id = :runId AND iteration = :iteration`, {
+    ci,
+    runId: batch.runId,
+    iteration: batch.iteration,
+  });
   if (Number(done.rows[0]?.n ?? 0) > 0) return alreadyCommitted(tx, table, batch, watermark);
   if (watermark !== null) {
     throw new VerificationError(`${ci}: run ${batch.runId} staged snapshot ranges, but the table already has a watermark (0x${watermark}): its snapshot was completed by another run. This run's staging is discarded by compensation.`);
   }
-  const appended = await appendBatch(tx, table, batch);
+  const appended = await appendProven(tx, table, batch, proven);
   for (const r of results) {
     await tx.execute(
       `INSERT INTO ledger.snapshot_ranges_committed (capture_instance, range_index, run_id, iteration) VALUES (:ci, :range, :runId, :iteration)`,
-      { ci, range: r.window.snapshot?.range ?? -1, ...batch },
+      { ci, range: r.window.snapshot?.range ?? -1, runId: batch.runId, iteration: batch.iteration },
     );
   }
   const left = await tx.execute(
@@ -68,26 +75,65 @@ async function commitSnapshotRanges(tx: LedgerTx, table: ResolvedTable, batch: B
 }
 
 /**
- * One Data API transaction per table: lock the history, check the watermark is where planning left
- * it, append the staged rows (hash chain extended), write the digest, advance the watermark to the
- * window's end (also for an empty window), record a capture-instance switch-over, clear the table's
- * staging. A table already committed by an earlier attempt of the same batch is reported, not appended again.
- * `results` are the table's windows of this batch: one CDC window, or several key ranges of its initial snapshot.
+ * The attempt holds the run lease, its staging is proven equal to the verified chunks, then it is
+ * appended: exactly that many rows, or a rollback. (A batch an earlier invocation already committed is
+ * reported before this, whoever holds the lease now: it appends nothing.)
  */
-export async function commitTable(db: LedgerDb, config: PipelineConfig, input: BatchInput, results: readonly TableResult[]): Promise<TableDigest> {
-  const first = results[0];
-  if (!first) throw new InvalidInputError('commitTable needs at least one window');
+async function appendProven(tx: LedgerTx, table: ResolvedTable, batch: Batch, proven: readonly ProvenChunk[]): Promise<Appended> {
+  if (!(await holdsLease(tx, { runId: batch.runId, redriveCount: batch.attempt }))) {
+    throw new LeaseLostError(
+      `${table.captureInstance}: run ${batch.runId} attempt ${batch.attempt} no longer holds the run lease (a redrive or another run took it over, or it expired); ` +
+        'this attempt must not commit: nothing was committed.',
+    );
+  }
+  const problems = stagingProblems(table.captureInstance, await readStagedChunks(tx, table, batch), proven);
+  if (problems.length > 0) {
+    throw new VerificationError(
+      `run ${batch.runId} iteration ${batch.iteration} (attempt ${batch.attempt}): what Commit would append is not what Verify proved; nothing was committed:\n  - ${problems.join('\n  - ')}\n` +
+        'The run is compensated; a redrive re-stages and verifies again.',
+    );
+  }
+  return appendBatch(tx, table, batch, { expectedRows: provenRows(proven) });
+}
+
+/**
+ * One Data API transaction per table: lock the table's registration, check that this attempt holds
+ * the run lease (a stale attempt must not commit) and that the watermark is where planning left it,
+ * prove the attempt's staging equal to the verified manifests, append exactly those rows (hash chain
+ * extended), write the digest, advance the watermark to the window's end (also for an empty window),
+ * record a capture-instance switch-over, clear the attempt's staging. A table already committed by an
+ * earlier attempt of the same batch is reported, not appended again.
+ * `results` are the table's windows of this batch: one CDC window, or several key ranges of its
+ * initial snapshot; `proven` the accepted chunks of their manifests (what Verify proved staged).
+ */
+export async function commitTable(
+  db: LedgerDb,
+  config: PipelineConfig,
+  input: BatchInput,
+  results: readonly TableResult[],
+  proven: readonly ProvenChunk[],
+  faults: Faults = NO_FAULTS,
+): Promise<TableDigest> {
+  const head = results[0];
+  if (!head) throw new InvalidInputError('commitTable needs at least one window');
+  const first: TableResult = head;
   const ci = first.window.captureInstance;
   const table = tableByCaptureInstance(config, ci);
-  const batch = { runId: input.runId, iteration: input.iteration };
+  const batch: Batch = { runId: input.runId, iteration: input.iteration, attempt: input.redriveCount };
   return db.transaction(async (tx) => {
+    const digest = await commitInTransaction(tx);
+    faults.at('Commit:in-transaction');
+    return digest;
+  });
+
+  async function commitInTransaction(tx: LedgerTx): Promise<TableDigest> {
     await tx.execute(LOCK_SQL, { ci });
     const wm = await tx.execute(`SELECT encode(lsn, 'hex') AS lsn FROM ledger.watermarks WHERE capture_instance = :ci FOR UPDATE`, { ci });
     const watermark = wm.rows[0] ? String(wm.rows[0].lsn) : null;
-    if (first.window.snapshot) return commitSnapshotRanges(tx, table, batch, results, watermark);
+    if (first.window.snapshot) return commitSnapshotRanges(tx, table, batch, results, watermark, proven);
     // one CDC window, or its parts in LSN order: they continue the same watermark and end at the last part's end
     const parts = partsInOrder(results);
-    const last = parts[parts.length - 1] ?? first;
+    const last: TableResult = parts[parts.length - 1] ?? first;
     const window = { ...first.window, toLsn: last.window.toLsn };
     if (watermark === window.toLsn && watermark !== window.afterLsn) return alreadyCommitted(tx, table, batch, watermark);
     if (watermark !== window.afterLsn) {
@@ -96,7 +142,7 @@ export async function commitTable(db: LedgerDb, config: PipelineConfig, input: B
           `another run committed in between. This run's staging is discarded by compensation; the next run continues from the watermark.`,
       );
     }
-    const appended = await appendBatch(tx, table, batch);
+    const appended = await appendProven(tx, table, batch, proven);
     await setWatermark(tx, ci, window.toLsn, input.runId);
     if (window.switchover) {
       await tx.execute(
@@ -106,26 +152,47 @@ export async function commitTable(db: LedgerDb, config: PipelineConfig, input: B
       );
     }
     return { captureInstance: ci, ...appended, watermark: window.toLsn };
-  });
+  }
 }
 
 /**
  * After a table's transaction committed: its digest, as the database holds it, to the digest store
- * outside the database, under the ledger's namespace (the ledger id is read once per process; its
- * marker is written before its first digest). A retried Commit writes the same digest again (a no-op in the store).
+ * outside the database, under the ledger's namespace, then its publication recorded (lib/ledger/republish.ts).
+ * A retried Commit writes the same digest again (a no-op in the store).
  */
-export async function publishDigest(db: LedgerDb, store: DigestStore, input: { runId: string; iteration: number }, ci: string): Promise<void> {
+export async function publishDigest(db: LedgerDb, store: DigestStore, input: { runId: string; iteration: number }, ci: string, faults: Faults = NO_FAULTS): Promise<void> {
   const digest = await readDigest(db, input.runId, input.iteration, ci);
   if (!digest) throw new InvalidInputError(`${ci}: run ${input.runId} iteration ${input.iteration} committed but has no row in ledger.digests`);
-  await publishToStore(store, await ledgerIdentity(db), digest);
+  await publishDigestRecord(db, store, digest, () => faults.at('Commit:after-store'));
 }
 
-export async function commitBatch(db: LedgerDb, config: PipelineConfig, store: DigestStore, input: BatchInput, rulesHash: string | null): Promise<CommitOutput> {
+/**
+ * `proven`: per transform manifest key, the accepted chunks its manifest records (what Verify proved
+ * staged); the handler reads them from the chunk store.
+ */
+export async function commitBatch(
+  db: LedgerDb,
+  config: PipelineConfig,
+  store: DigestStore,
+  input: BatchInput,
+  rulesHash: string | null,
+  proven: ReadonlyMap<string, readonly ProvenChunk[]>,
+  faults: Faults = NO_FAULTS,
+): Promise<CommitOutput> {
   const digests: TableDigest[] = [];
   for (const group of byTable(input.tables)) {
-    const digest = await commitTable(db, config, input, group);
+    const ci = group[0]?.window.captureInstance;
+    // what a crash between an earlier commit and its digest write left unpublished, first
+    if (ci !== undefined) await republishUnpublished(db, store, tableByCaptureInstance(config, ci));
+    const chunks = group.flatMap((r) => {
+      const c = proven.get(r.transform.manifestKey);
+      if (!c) throw new InvalidInputError(`${r.window.captureInstance}: no manifest ${r.transform.manifestKey} was read for Commit`);
+      return c;
+    });
+    const digest = await commitTable(db, config, input, group, chunks, faults);
+    faults.at('Commit:after-commit');
     digests.push(digest);
-    await publishDigest(db, store, input, digest.captureInstance);
+    await publishDigest(db, store, input, digest.captureInstance, faults);
   }
   const switchovers: Switchover[] = input.tables.flatMap((t) => (t.window.switchover ? [{ captureInstance: t.window.captureInstance, ...t.window.switchover }] : []));
   const appended = digests.reduce((n, d) => n + d.rows, 0);

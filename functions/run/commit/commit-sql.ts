@@ -7,7 +7,8 @@ import { qualified, quoteIdent } from '../../../lib/sql/ident';
  * Appends a batch's staged rows to the history in source order (lib/ledger/change-order.ts): `_seq` continues the
  * table's sequence, `_chain_hash` extends the hash chain from the current head (ledger.chain_agg
  * as a running window aggregate). Rows already in the ledger are skipped (idempotent).
- * Parameters: :runId, :iteration, :lastSeq, :head (hex).
+ * Only the staging of one attempt (:attempt, the RedriveCount) is appended.
+ * Parameters: :runId, :iteration, :attempt, :lastSeq, :head (hex).
  */
 export function appendSql(t: ResolvedTable): string {
   const history = qualified('ledger', t.historyTable);
@@ -30,7 +31,7 @@ export function appendSql(t: ResolvedTable): string {
   return (
     `INSERT INTO ${history} (${cols.map((c) => (c.startsWith('"') ? c : quoteIdent(c))).join(', ')}) ` +
     `SELECT ${select.join(', ')} FROM ${stage} s ` +
-    `WHERE s._run_id = :runId AND s._iteration = :iteration ` +
+    `WHERE s._run_id = :runId AND s._iteration = :iteration AND s._attempt = :attempt ` +
     `AND NOT EXISTS (SELECT 1 FROM ${history} h WHERE h._lsn = s._lsn AND h._seqval = s._seqval AND h._op = s._op) ` +
     `WINDOW w AS (ORDER BY ${changeOrderSql('s')} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ` +
     `ORDER BY ${changeOrderSql('s')}`
@@ -60,5 +61,5 @@ export function appendedDigestSql(t: ResolvedTable): string {
 export const LOCK_SQL = `SELECT 1 FROM ledger.capture_instances WHERE capture_instance = :ci FOR UPDATE`;
 
 export function clearStageSql(t: ResolvedTable): string {
-  return `DELETE FROM ${qualified('ledger_stage', t.stageTable)} WHERE _run_id = :runId AND _iteration = :iteration`;
+  return `DELETE FROM ${qualified('ledger_stage', t.stageTable)} WHERE _run_id = :runId AND _iteration = :iteration AND _attempt = :attempt`;
 }

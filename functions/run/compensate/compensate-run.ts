@@ -50,10 +50,14 @@ export async function compensateRun(db: LedgerDb, config: PipelineConfig, input:
   const attempt = input.redriveCount + 1;
   const actions: Action[] = [];
   for (const t of config.tables) {
-    const r = await db.execute(`DELETE FROM ${qualified('ledger_stage', t.stageTable)} WHERE _run_id = :runId`, { runId: input.runId });
+    // only this attempt's: a twin or a later attempt of the same run keeps its staging (fencing)
+    const r = await db.execute(`DELETE FROM ${qualified('ledger_stage', t.stageTable)} WHERE _run_id = :runId AND _attempt = :attempt`, {
+      runId: input.runId,
+      attempt: input.redriveCount,
+    });
     actions.push({ action: 'discard-staged-rows', detail: { captureInstance: t.captureInstance, rows: r.updated } });
   }
-  const held = await releaseLease(db, input.runId);
+  const held = await releaseLease(db, input);
   actions.push({ action: 'release-lease', detail: { held: held ? 1 : 0 } });
   await db.execute(`UPDATE ledger.runs SET status = 'failed', finished_at = now() WHERE run_id = :runId`, { runId: input.runId });
   actions.push({ action: 'mark-run-failed', detail: { failedState: input.failedState, error: input.error.Error ?? null } });

@@ -12,7 +12,7 @@ import { acquireLease } from '../lease';
  */
 export async function openRun(db: LedgerDb, input: OpenRunInput, leaseTtlSeconds: number): Promise<RunRef> {
   const runId = input.executionName;
-  const lease = await acquireLease(db, runId, leaseTtlSeconds);
+  const lease = await acquireLease(db, { runId, redriveCount: input.redriveCount }, leaseTtlSeconds);
   if (!lease.acquired) {
     const why = `run ${lease.heldBy.holder ?? '(none)'} holds the lease until ${lease.heldBy.expiresAt}`;
     if (input.resume === true) {

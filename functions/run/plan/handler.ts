@@ -54,7 +54,7 @@ function toCdcWindow(p: CdcPlan, maxLsn: string): Window {
 }
 
 async function plan(input: PlanInput, rt: Runtime): Promise<PlanOutput> {
-  if (!(await renewLease(rt.db, input.runId, rt.config.leaseTtlSeconds))) {
+  if (!(await renewLease(rt.db, input, rt.config.leaseTtlSeconds))) {
     throw new LeaseLostError(
       `run ${input.runId} no longer holds the run lease (it expired and another run took it over); ` +
         `this run stops so two runs never work on the same tables. Raise leaseTtlSeconds if runs take longer than it.`,

@@ -101,7 +101,7 @@ export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, sto
       } else stillRejected++;
     }
     if (accepted.length === 0) continue;
-    const batch = { runId: replayRun, iteration: 1 };
+    const batch = { runId: replayRun, iteration: 1, attempt: 0 };
     for (const rows of splitBySize(accepted, MAX_PARAMETER_BYTES)) {
       await db.execute(stageInsertSql(table), { ...batch, chunk: 1, rows: json(rows) });
     }
