@@ -556,9 +556,12 @@ export async function driveExecution(
 
   const outcome = await settled;
   prepared.ended.value = true;
-  // An aborted (or timed-out) execution ends while a task may still run, like a Lambda after
-  // StopExecution: the record is final only once those returned, so compensation comes after them.
-  await Promise.race([Promise.allSettled([...prepared.inflight]), new Promise((r) => setTimeout(r, INFLIGHT_WAIT_MS).unref())]);
+  // An aborted execution ends while a task may still run, like a Lambda after StopExecution: the
+  // record is final only once those returned, so its compensation comes after them. (A Task that
+  // timed out goes on running too, as in AWS; fencing keeps it harmless, and nothing waits for it.)
+  if (outcome.ok === false && outcome.error instanceof lib.ExecutionAbortedError) {
+    await Promise.race([Promise.allSettled([...prepared.inflight]), new Promise((r) => setTimeout(r, INFLIGHT_WAIT_MS).unref())]);
+  }
   const last = events.length > firstOfAttempt ? events[events.length - 1] : undefined;
   let status: ExecutionStatus;
   if (outcome.ok) {
