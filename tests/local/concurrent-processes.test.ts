@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,6 +28,13 @@ async function cli(dataDir: string, ...args: string[]): Promise<Outcome> {
   }
 }
 
+/** Resolves once a process holds the data dir's lock (or `settled` settles first). */
+async function lockTaken(dataDir: string, settled: Promise<unknown>): Promise<void> {
+  let done = false;
+  void settled.finally(() => (done = true));
+  while (!done && !existsSync(join(dataDir, '.lock'))) await new Promise((r) => setTimeout(r, 20));
+}
+
 /**
  * The tester's finding: `cdc-ledger run & cdc-ledger run` on one embedded data dir corrupted the
  * ledger. Several CLI processes at once, several rounds, with the ERP changing in between: every
@@ -50,7 +57,10 @@ describe('concurrent cdc-ledger processes on one embedded data dir', () => {
     expect((await cli(dir, 'migrate')).code).toBe(0);
     for (let round = 0; round < 2; round++) {
       expect((await cli(dir, 'source', 'simulate', '--changes', '600', '--seed', String(round + 1))).code).toBe(0);
-      const outcomes = await Promise.all([cli(dir, 'run'), cli(dir, 'run'), cli(dir, 'ledger', 'verify')]);
+      // both runs race for the data dir; verify starts once one of them holds it, so it must wait
+      const runs = [cli(dir, 'run'), cli(dir, 'run')];
+      await lockTaken(dir, Promise.race(runs));
+      const outcomes = await Promise.all([...runs, cli(dir, 'ledger', 'verify')]);
       for (const o of outcomes) expect({ code: o.code, stderr: o.code === 0 ? '' : o.stderr }).toEqual({ code: 0, stderr: '' });
       for (const o of [outcomes[0], outcomes[1]]) {
         if (/SKIPPED: data dir .* is in use by pid \d+/.test(o?.stdout ?? '')) skipped++;

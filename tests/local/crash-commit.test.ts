@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,25 +6,9 @@ import { verifyLedger } from '../../lib/ledger/verify/verify-ledger';
 import { openLocalEnvironment } from '../../local/environment';
 import { expectLedgerEqualsSource } from '../integration/compare';
 import { repoConfig } from '../integration/local-env';
+import { runCli } from './spawn-cli';
 
-const REPO = join(__dirname, '..', '..');
-const CLI = join(REPO, 'bin', 'cdc-ledger.js');
-
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function cli(args: readonly string[], env: Record<string, string> = {}): Promise<Exit> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
-}
+const cli = runCli;
 
 /**
  * `kill -9` at each step boundary of Commit (issue: a crash between a table's database commit and its

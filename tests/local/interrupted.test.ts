@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,26 +7,10 @@ import { abortedRecord, isInterrupted, stateRunningAtStop } from '../../local/in
 import type { ExecutionRecord, HistoryEvent } from '../../local/runner/history';
 import { expectLedgerEqualsSource } from '../integration/compare';
 import { repoConfig } from '../integration/local-env';
+import { runCli, startCli } from './spawn-cli';
 
-const REPO = join(__dirname, '..', '..');
-const CLI = join(REPO, 'bin', 'cdc-ledger.js');
-
-interface Exit {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function start(args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; exit: Promise<Exit> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  return { child, exit: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr }))) };
-}
-
-const cli = (args: readonly string[], env: Record<string, string> = {}): Promise<Exit> => start(args, env).exit;
+const start = startCli;
+const cli = runCli;
 
 /** The execution record in `dir` that has entered `state` (waits for it). */
 async function runningAt(dir: string, state: string, timeoutMs = 240_000): Promise<ExecutionRecord> {
