@@ -88,6 +88,16 @@ describe('state machine', () => {
     }
   });
 
+  test('every Task that retries a lost database also retries a transaction conflict (deadlock, serialization failure)', () => {
+    const { text, substitutions } = stateMachineDefinition();
+    const concrete = text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_m, n: string) => (n in substitutions ? 'arn:aws:lambda:us-east-1:123456789012:function:f' : _m));
+    const retried = (t: { state: Record<string, unknown> }): string[] =>
+      ((t.state['Retry'] ?? []) as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals);
+    const dbTasks = listTaskStates(parseDefinition(concrete)).filter((t) => retried(t).includes('DatabaseUnavailableException'));
+    expect(dbTasks.length).toBeGreaterThanOrEqual(6);
+    for (const t of dbTasks) expect({ task: t.name, conflict: retried(t).includes('TransactionConflictError') }).toEqual({ task: t.name, conflict: true });
+  });
+
   test('each function timeout equals the largest TimeoutSeconds of the Task states that call it', () => {
     const def = loadDeployDefinition();
     for (const spec of STEP_FUNCTIONS) {
