@@ -35,6 +35,20 @@ export const DigestRecord = t.intersection([
   }),
   /** The rows are late-appended changes (quarantine replay): stored only when true. */
   t.partial({ late: t.boolean }),
+  /**
+   * Bookkeeping coverage (migration 15; digests written before it have none, and keep their bytes):
+   * `recordedAt`, the `_recorded_at` of every row it covers (the commit's transaction time, UTC, µs);
+   * the window it moved the table's watermark over, `(fromLsn, toLsn]` (fromLsn null: from the start),
+   * and the quarantined changes of that window: how many, and their hash (lib/ledger/quarantine-coverage.ts).
+   * The window and quarantine fields are there only when the commit moved the watermark.
+   */
+  t.partial({
+    recordedAt: t.string,
+    fromLsn: t.union([Hex, t.null]),
+    toLsn: Hex,
+    quarantined: t.number,
+    quarantineHash: Hex,
+  }),
 ]);
 export type DigestRecord = t.TypeOf<typeof DigestRecord>;
 
@@ -98,10 +112,22 @@ export function namespaceLocation(store: Pick<DigestStore, 'location'>, namespac
   return namespace === '' ? store.location : `${store.location.replace(/\/$/, '')}/${namespace}`;
 }
 
-/** The stored form: stable key order, so equal digests are equal bytes; `late` only when true (earlier digests keep their bytes). */
+/** The coverage fields of a digest that has them, in their stored order (empty for a digest from before migration 15). */
+export function digestCoverage(d: DigestRecord): Partial<Pick<DigestRecord, 'recordedAt' | 'fromLsn' | 'toLsn' | 'quarantined' | 'quarantineHash'>> {
+  return {
+    ...(d.recordedAt !== undefined ? { recordedAt: d.recordedAt } : {}),
+    ...(d.toLsn !== undefined ? { fromLsn: d.fromLsn ?? null, toLsn: d.toLsn, quarantined: d.quarantined ?? 0, quarantineHash: d.quarantineHash ?? '' } : {}),
+  };
+}
+
+/**
+ * The stored form: stable key order, so equal digests are equal bytes; `late` only when true and the
+ * coverage fields only when present (earlier digests keep their bytes).
+ */
 export function serializeDigest(d: DigestRecord): string {
   const { captureInstance, runId, iteration, firstLsn, lastLsn, rows, firstSeq, lastSeq, chainHead, hashVersion } = d;
-  return `${JSON.stringify({ captureInstance, runId, iteration, firstLsn, lastLsn, rows, firstSeq, lastSeq, chainHead, hashVersion, ...(d.late === true ? { late: true } : {}) })}\n`;
+  const late = d.late === true ? { late: true } : {};
+  return `${JSON.stringify({ captureInstance, runId, iteration, firstLsn, lastLsn, rows, firstSeq, lastSeq, chainHead, hashVersion, ...late, ...digestCoverage(d) })}\n`;
 }
 
 export function serializeMarker(m: LedgerMarker): string {

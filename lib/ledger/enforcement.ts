@@ -19,13 +19,48 @@ export const READER_ROLE = 'cdc_ledger_reader';
 /** Set (transaction-local) by migrate; the DDL guard lets only such transactions change schema ledger. */
 export const MIGRATING_SETTING = 'cdc_ledger.migrating';
 
-const createRole = (role: string): string =>
+/** Roles whose members' migrating switch the DDL guard honours (migration 15): the admin that runs `migrate`. */
+export const MIGRATOR_ROLE = 'cdc_ledger_migrator';
+
+export const createRole = (role: string): string =>
   `DO $$ BEGIN
      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${role}') THEN CREATE ROLE ${role} NOLOGIN; END IF;
    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
    END $$`;
 
 const rejectMessage = `'the ledger is append-only: % on %.% is not allowed', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME`;
+
+/** The switch alone (migration 10); migration 15 also asks for membership in MIGRATOR_ROLE. */
+const MIGRATING = `coalesce(current_setting('${MIGRATING_SETTING}', true), '') = 'on'`;
+export const MIGRATING_BY_MIGRATOR = `${MIGRATING} AND pg_has_role(current_user, '${MIGRATOR_ROLE}', 'MEMBER')`;
+
+/** The DDL guard's two event-trigger functions; `allowed` is the SQL condition under which they let DDL on schema ledger through. */
+export function guardFunctions(allowed: string): string[] {
+  return [
+    `CREATE OR REPLACE FUNCTION ledger_guard.guard_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+     DECLARE obj record;
+     BEGIN
+       IF ${allowed} THEN RETURN; END IF;
+       FOR obj IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+         IF obj.schema_name = 'ledger' OR obj.object_identity LIKE '% on ledger.%' THEN
+           RAISE EXCEPTION 'the ledger is append-only: % on % is not allowed outside cdc-ledger migrate', tg_tag, obj.object_identity
+             USING ERRCODE = 'insufficient_privilege', HINT = 'only cdc-ledger migrate, run by a member of ${MIGRATOR_ROLE}, changes schema ledger';
+         END IF;
+       END LOOP;
+     END $$`,
+    `CREATE OR REPLACE FUNCTION ledger_guard.guard_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$
+     DECLARE obj record;
+     BEGIN
+       IF ${allowed} THEN RETURN; END IF;
+       FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
+         IF obj.schema_name = 'ledger' OR obj.object_identity LIKE '% on ledger.%' OR obj.schema_name = 'ledger_guard' OR (obj.object_type = 'schema' AND obj.object_name IN ('ledger', 'ledger_guard')) THEN
+           RAISE EXCEPTION 'the ledger is append-only: % of % is not allowed', tg_tag, obj.object_identity
+             USING ERRCODE = 'insufficient_privilege', HINT = 'only cdc-ledger migrate, run by a member of ${MIGRATOR_ROLE}, changes schema ledger';
+         END IF;
+       END LOOP;
+     END $$`,
+  ];
+}
 
 export const ENFORCEMENT_MIGRATION: Migration = {
   version: 10,
@@ -45,28 +80,7 @@ export const ENFORCEMENT_MIGRATION: Migration = {
          USING ERRCODE = 'insufficient_privilege',
                HINT = 'ledger rows are never changed or removed; a correction is a new change at the source';
      END $$`,
-    `CREATE OR REPLACE FUNCTION ledger_guard.guard_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
-     DECLARE obj record;
-     BEGIN
-       IF coalesce(current_setting('${MIGRATING_SETTING}', true), '') = 'on' THEN RETURN; END IF;
-       FOR obj IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
-         IF obj.schema_name = 'ledger' OR obj.object_identity LIKE '% on ledger.%' THEN
-           RAISE EXCEPTION 'the ledger is append-only: % on % is not allowed outside cdc-ledger migrate', tg_tag, obj.object_identity
-             USING ERRCODE = 'insufficient_privilege';
-         END IF;
-       END LOOP;
-     END $$`,
-    `CREATE OR REPLACE FUNCTION ledger_guard.guard_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$
-     DECLARE obj record;
-     BEGIN
-       IF coalesce(current_setting('${MIGRATING_SETTING}', true), '') = 'on' THEN RETURN; END IF;
-       FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
-         IF obj.schema_name = 'ledger' OR obj.object_identity LIKE '% on ledger.%' OR obj.schema_name = 'ledger_guard' OR (obj.object_type = 'schema' AND obj.object_name IN ('ledger', 'ledger_guard')) THEN
-           RAISE EXCEPTION 'the ledger is append-only: % of % is not allowed', tg_tag, obj.object_identity
-             USING ERRCODE = 'insufficient_privilege';
-         END IF;
-       END LOOP;
-     END $$`,
+    ...guardFunctions(MIGRATING),
     // Event triggers are per database; names are unique per database.
     `DO $$ BEGIN
        IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'cdc_ledger_guard_ddl') THEN

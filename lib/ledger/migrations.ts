@@ -1,3 +1,4 @@
+import { BOOKKEEPING_MIGRATION } from './bookkeeping-enforcement';
 import { ENFORCEMENT_MIGRATION, protectTableDdl } from './enforcement';
 
 /**
@@ -210,6 +211,7 @@ export const MIGRATIONS: readonly Migration[] = [
       ...protectTableDdl('ledger', 'digest_publications'),
     ],
   },
+  BOOKKEEPING_MIGRATION,
 ];
 
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS public.cdc_ledger_migrations (

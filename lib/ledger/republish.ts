@@ -3,7 +3,7 @@ import type { LedgerDb } from '../data-api/client';
 import type { DigestRecord, DigestStore } from '../digests/port';
 import { publishToStore } from '../digests/publish';
 import { VerificationError } from '../errors';
-import { digestFromRow } from './digest-rows';
+import { DIGEST_COLUMNS, digestFromRow } from './digest-rows';
 import { ledgerIdentity } from './identity';
 import { chainStep, GENESIS_CHAIN_HEAD, rowHash } from './row-hash';
 import { businessColumns, readRows } from './verify/read-rows';
@@ -34,10 +34,6 @@ export async function publishDigestRecord(db: LedgerDb, store: DigestStore, d: D
   afterStore?.();
   await recordPublication(db, d);
 }
-
-const DIGEST_COLUMNS =
-  `d.run_id, d.iteration, d.capture_instance, encode(d.first_lsn, 'hex') AS first_lsn, encode(d.last_lsn, 'hex') AS last_lsn, ` +
-  `d.rows::text AS rows, d.first_seq::text AS first_seq, d.last_seq::text AS last_seq, encode(d.chain_head, 'hex') AS chain_head, d.hash_version, d.late`;
 
 /** The table's digests the database holds without a recorded publication, oldest first (bounded). */
 async function unpublished(db: LedgerDb, ci: string): Promise<DigestRecord[]> {

@@ -109,7 +109,8 @@ describe.each(BACKENDS)('quarantine replay after a rule fix on %s', (backend) =>
     const stored = await t.env.runtime.digests.list(ns, 'dbo_Inventory');
     expect(stored.filter((x) => x.late === true).map((x) => x.runId)).toEqual(late);
     const file = readFileSync(join(t.env.dataDir, 'digests', ...digestKey(ns, { captureInstance: 'dbo_Inventory', runId: String(late[0]), iteration: 1 }).split('/')), 'utf8');
-    expect(file).toMatch(/"hashVersion":1,"late":true}\n$/);
+    // a replay moves no watermark: its digest records when its rows were recorded, and no window
+    expect(file).toMatch(/"hashVersion":1,"late":true,"recordedAt":"[0-9T:.-]+Z"}\n$/);
     // every other digest keeps the bytes it had before late digests existed: no "late" key
     expect(stored.filter((x) => x.late !== true).every((x) => !serializeDigest(x).includes('late'))).toBe(true);
     // the replay is recorded insert-only, not by updating the quarantine row

@@ -90,6 +90,7 @@ describe.each(BACKENDS)('an append-only ledger on %s', (backend) => {
   it('the owner cannot log in; the reader sees only ledger_query', async () => {
     const r = await t.env.targetDb.query(`SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'cdc_ledger_%' ORDER BY 1`);
     expect(r.rows).toEqual([
+      ['cdc_ledger_migrator', 'f'],
       ['cdc_ledger_owner', 'f'],
       ['cdc_ledger_reader', 'f'],
       ['cdc_ledger_writer', 'f'],

@@ -1,6 +1,7 @@
 import type { ResolvedTable } from '../../../lib/config/resolve';
 import type { LedgerTx } from '../../../lib/data-api/client';
 import { VerificationError } from '../../../lib/errors';
+import { WINDOW_COVERAGE_SQL } from '../../../lib/ledger/quarantine-coverage';
 import { GENESIS_CHAIN_HEAD } from '../../../lib/ledger/row-hash';
 import type { StagedBatch } from '../../../lib/ledger/staging';
 import { appendedDigestSql, appendSql, clearStageSql, headSql } from './commit-sql';
@@ -17,13 +18,30 @@ function str(v: unknown): string | null {
   return v === null || v === undefined ? null : String(v);
 }
 
+/** The watermark window a commit moves the table over: `(fromLsn, toLsn]` (hex; fromLsn null: the table's first). */
+export interface CommitWindow {
+  readonly fromLsn: string | null;
+  readonly toLsn: string;
+}
+
+export interface AppendOptions {
+  /** The rows are late-appended changes (quarantine replay). */
+  readonly late?: boolean;
+  /** How many rows Verify proved: any other count rolls back. */
+  readonly expectedRows?: number;
+  /** The window, when this commit moves the watermark: the digest records it and the quarantine inside it. */
+  readonly window?: CommitWindow;
+}
+
 /**
  * Inside the caller's transaction (which holds the table's commit lock): append a staged batch to the
  * history in source order (lib/ledger/change-order.ts) — rows already in the ledger are skipped —
  * write its digest to ledger.digests and clear the batch's staging. Used by Commit and by quarantine
- * replay, whose rows are late-appended changes: `late` marks its digest so (docs/ledger.md).
+ * replay, whose rows are late-appended changes: `late` marks its digest so (docs/ledger.md). The
+ * digest records the transaction time (its rows' _recorded_at) and, with `window`, the window and
+ * its quarantined changes (lib/ledger/quarantine-coverage.ts).
  */
-export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: StagedBatch, opts: { late?: boolean; expectedRows?: number } = {}): Promise<Appended> {
+export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: StagedBatch, opts: AppendOptions = {}): Promise<Appended> {
   const head = await tx.execute(headSql(table));
   const lastSeq = Number(head.rows[0]?.seq ?? 0);
   const previousHead = head.rows[0] ? String(head.rows[0].head) : GENESIS_CHAIN_HEAD;
@@ -44,9 +62,13 @@ export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: Sta
     lastLsn: str(dg.last_lsn),
     chainHead: rows > 0 ? String(dg.chain_head) : previousHead,
   };
+  const w = opts.window;
+  const quarantine = w ? ((await tx.execute(WINDOW_COVERAGE_SQL, { ci: table.captureInstance, fromLsn: w.fromLsn, toLsn: w.toLsn })).rows[0] ?? {}) : {};
   await tx.execute(
-    `INSERT INTO ledger.digests (run_id, iteration, capture_instance, first_lsn, last_lsn, rows, first_seq, last_seq, chain_head, late)
-     VALUES (:runId, :iteration, :ci, decode(:firstLsn, 'hex'), decode(:lastLsn, 'hex'), :rows, :firstSeq, :lastSeq, decode(:chainHead, 'hex'), :late)
+    `INSERT INTO ledger.digests (run_id, iteration, capture_instance, first_lsn, last_lsn, rows, first_seq, last_seq, chain_head, late,
+                                 recorded_at, from_lsn, to_lsn, quarantined, quarantine_hash)
+     VALUES (:runId, :iteration, :ci, decode(:firstLsn, 'hex'), decode(:lastLsn, 'hex'), :rows, :firstSeq, :lastSeq, decode(:chainHead, 'hex'), :late,
+             now(), decode(:fromLsn, 'hex'), decode(:toLsn, 'hex'), :quarantined, decode(:quarantineHash, 'hex'))
      ON CONFLICT (run_id, iteration, capture_instance) DO NOTHING`,
     {
       runId: batch.runId,
@@ -59,6 +81,10 @@ export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: Sta
       lastSeq: rows > 0 ? Number(dg.last_seq) : null,
       chainHead: appended.chainHead,
       late: opts.late === true,
+      fromLsn: w?.fromLsn ?? null,
+      toLsn: w?.toLsn ?? null,
+      quarantined: w ? Number(quarantine.quarantined ?? 0) : null,
+      quarantineHash: w ? String(quarantine.quarantine_hash ?? '') : null,
     },
   );
   await tx.execute(clearStageSql(table), staged);

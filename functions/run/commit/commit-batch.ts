@@ -8,7 +8,7 @@ import { NO_FAULTS, type Faults } from '../../../lib/faults';
 import { publishDigestRecord, republishUnpublished } from '../../../lib/ledger/republish';
 import { byTable, partsInOrder } from '../../../lib/pipeline/batch';
 import type { BatchInput, CommitOutput, Switchover, TableDigest, TableResult } from '../../../lib/pipeline/state';
-import { appendBatch, type Appended } from './append-batch';
+import { appendBatch, type Appended, type CommitWindow } from './append-batch';
 import { provenRows, stagingProblems, type ProvenChunk } from './commit-proof';
 import { holdsLease } from '../lease';
 import { readStagedChunks, type StagedBatch } from '../../../lib/ledger/staging';
@@ -55,13 +55,7 @@ async function commitSnapshotRanges(tx: LedgerTx, table: ResolvedTable, batch: B
   if (watermark !== null) {
     throw new VerificationError(`${ci}: run ${batch.runId} staged snapshot ranges, but the table already has a watermark (0x${watermark}): its snapshot was completed by another run. This run's staging is discarded by compensation.`);
   }
-  const appended = await appendProven(tx, table, batch, proven);
-  for (const r of results) {
-    await tx.execute(
-      `INSERT INTO ledger.snapshot_ranges_committed (capture_instance, range_index, run_id, iteration) VALUES (:ci, :range, :runId, :iteration)`,
-      { ci, range: r.window.snapshot?.range ?? -1, runId: batch.runId, iteration: batch.iteration },
-    );
-  }
+  // Whether this batch completes the snapshot is known before the append: the completing digest records the window (start, L].
   const left = await tx.execute(
     `SELECT encode(s.start_lsn, 'hex') AS start_lsn, s.ranges - (SELECT count(*) FROM ledger.snapshot_ranges_committed c WHERE c.capture_instance = s.capture_instance) AS left
        FROM ledger.snapshots s WHERE s.capture_instance = :ci`,
@@ -69,9 +63,17 @@ async function commitSnapshotRanges(tx: LedgerTx, table: ResolvedTable, batch: B
   );
   const row = left.rows[0];
   if (!row) throw new VerificationError(`${ci}: snapshot ranges were staged but ledger.snapshots has no snapshot for the table`);
-  const complete = Number(row.left) === 0;
-  if (complete) await setWatermark(tx, ci, String(row.start_lsn), batch.runId);
-  return { captureInstance: ci, ...appended, watermark: complete ? String(row.start_lsn) : null };
+  const startLsn = String(row.start_lsn);
+  const complete = Number(row.left) === results.length;
+  const appended = await appendProven(tx, table, batch, proven, complete ? { fromLsn: null, toLsn: startLsn } : undefined);
+  for (const r of results) {
+    await tx.execute(
+      `INSERT INTO ledger.snapshot_ranges_committed (capture_instance, range_index, run_id, iteration) VALUES (:ci, :range, :runId, :iteration)`,
+      { ci, range: r.window.snapshot?.range ?? -1, runId: batch.runId, iteration: batch.iteration },
+    );
+  }
+  if (complete) await setWatermark(tx, ci, startLsn, batch.runId);
+  return { captureInstance: ci, ...appended, watermark: complete ? startLsn : null };
 }
 
 /**
@@ -79,7 +81,7 @@ async function commitSnapshotRanges(tx: LedgerTx, table: ResolvedTable, batch: B
  * appended: exactly that many rows, or a rollback. (A batch an earlier invocation already committed is
  * reported before this, whoever holds the lease now: it appends nothing.)
  */
-async function appendProven(tx: LedgerTx, table: ResolvedTable, batch: Batch, proven: readonly ProvenChunk[]): Promise<Appended> {
+async function appendProven(tx: LedgerTx, table: ResolvedTable, batch: Batch, proven: readonly ProvenChunk[], window?: CommitWindow): Promise<Appended> {
   if (!(await holdsLease(tx, { runId: batch.runId, redriveCount: batch.attempt }))) {
     throw new LeaseLostError(
       `${table.captureInstance}: run ${batch.runId} attempt ${batch.attempt} no longer holds the run lease (a redrive or another run took it over, or it expired); ` +
@@ -93,7 +95,7 @@ async function appendProven(tx: LedgerTx, table: ResolvedTable, batch: Batch, pr
         'The run is compensated; a redrive re-stages and verifies again.',
     );
   }
-  return appendBatch(tx, table, batch, { expectedRows: provenRows(proven) });
+  return appendBatch(tx, table, batch, { expectedRows: provenRows(proven), ...(window ? { window } : {}) });
 }
 
 /**
@@ -142,7 +144,7 @@ export async function commitTable(
           `another run committed in between. This run's staging is discarded by compensation; the next run continues from the watermark.`,
       );
     }
-    const appended = await appendProven(tx, table, batch, proven);
+    const appended = await appendProven(tx, table, batch, proven, { fromLsn: window.afterLsn, toLsn: window.toLsn });
     await setWatermark(tx, ci, window.toLsn, input.runId);
     if (window.switchover) {
       await tx.execute(
@@ -197,12 +199,14 @@ export async function commitBatch(
   const switchovers: Switchover[] = input.tables.flatMap((t) => (t.window.switchover ? [{ captureInstance: t.window.captureInstance, ...t.window.switchover }] : []));
   const appended = digests.reduce((n, d) => n + d.rows, 0);
   const quarantined = input.tables.reduce((n, t) => n + t.transform.rejected, 0);
+  // Counted from what the ledger holds, so a retried or redriven Commit cannot count a table twice.
   await db.execute(
     `UPDATE ledger.runs SET status = 'committed', finished_at = now(), iterations = GREATEST(iterations, :iteration),
-        changes_appended = changes_appended + :appended, changes_quarantined = changes_quarantined + :quarantined,
+        changes_appended = (SELECT coalesce(sum(d.rows), 0) FROM ledger.digests d WHERE d.run_id = :runId),
+        changes_quarantined = (SELECT count(*) FROM ledger.quarantine q WHERE q.run_id = :runId),
         rules_hash = coalesce(:rulesHash, rules_hash)
       WHERE run_id = :runId`,
-    { runId: input.runId, iteration: input.iteration, appended, quarantined, rulesHash },
+    { runId: input.runId, iteration: input.iteration, rulesHash },
   );
   const message = JSON.stringify({
     event: 'RunCommitted',

@@ -1,6 +1,7 @@
-import type { DigestRecord } from '../../digests/port';
+import { digestCoverage, type DigestRecord } from '../../digests/port';
 
 const FIELDS = ['firstLsn', 'lastLsn', 'rows', 'firstSeq', 'lastSeq', 'chainHead', 'hashVersion'] as const;
+const COVERAGE_FIELDS = ['recordedAt', 'fromLsn', 'toLsn', 'quarantined', 'quarantineHash'] as const;
 const key = (d: DigestRecord): string => `${d.runId}#${d.iteration}`;
 const late = (d: DigestRecord): boolean => d.late === true;
 
@@ -31,6 +32,10 @@ export function compareDigests(inDb: readonly DigestRecord[], inStore: readonly 
       if (d[f] !== s[f]) problems.push(`${name}: ${f} is ${String(d[f])} in ledger.digests but ${String(s[f])} in the digest store (${storeLocation})`);
     }
     if (late(d) !== late(s)) problems.push(`${name}: late is ${String(late(d))} in ledger.digests but ${String(late(s))} in the digest store (${storeLocation})`);
+    const [dc, sc] = [digestCoverage(d), digestCoverage(s)];
+    for (const f of COVERAGE_FIELDS) {
+      if (dc[f] !== sc[f]) problems.push(`${name}: ${f} is ${String(dc[f] ?? 'absent')} in ledger.digests but ${String(sc[f] ?? 'absent')} in the digest store (${storeLocation})`);
+    }
   }
   for (const s of inStore) {
     if (!db.has(key(s))) {

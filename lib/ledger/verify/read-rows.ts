@@ -13,6 +13,8 @@ export interface StoredRow {
   readonly seqval: string;
   readonly op: string;
   readonly validFrom: string;
+  /** `_recorded_at` in canonical text (covered by the run digest, not by the row hash). */
+  readonly recordedAt: string;
   readonly runId: string;
   readonly rowHash: string;
   readonly chainHash: string;
@@ -96,7 +98,7 @@ function image(text: unknown): Record<string, string | null> | null {
 export async function* readRows(db: LedgerDb, t: ResolvedTable, columns: readonly BusinessColumn[], afterSeq: number, untilSeq: number | null, pageRows = 2000): AsyncGenerator<StoredRow> {
   const aliases = columns.map((_, i) => `c${i}`);
   const sql =
-    `SELECT _seq::text AS s, encode(_lsn, 'hex') AS l, encode(_seqval, 'hex') AS q, _op AS o, ${readExpr('_valid_from', 'timestamptz')} AS v, ` +
+    `SELECT _seq::text AS s, encode(_lsn, 'hex') AS l, encode(_seqval, 'hex') AS q, _op AS o, ${readExpr('_valid_from', 'timestamptz')} AS v, ${readExpr('_recorded_at', 'timestamptz')} AS ra, ` +
     `_run_id AS r, encode(_row_hash, 'hex') AS h, encode(_chain_hash, 'hex') AS c, _before::text AS b, _extra::text AS x` +
     columns.map((c, i) => `, ${readExpr(quoteIdent(c.name), c.kind)} AS ${aliases[i] ?? ''}`).join('') +
     columns.map((c, i) => (c.hundredNs ? `, ${quoteIdent(c.hundredNs)} AS n${i}` : '')).join('') +
@@ -126,6 +128,7 @@ export async function* readRows(db: LedgerDb, t: ResolvedTable, columns: readonl
         seqval: String(r.q),
         op: String(r.o),
         validFrom: canonicalFromPg('timestamptz', String(r.v)),
+        recordedAt: canonicalFromPg('timestamptz', String(r.ra)),
         runId: String(r.r),
         rowHash: String(r.h),
         chainHash: String(r.c),

@@ -4,6 +4,7 @@ import { namespaceLocation, type DigestStore } from '../../digests/port';
 import { readDigests } from '../digest-rows';
 import { isReplayRunId } from '../replay-runs';
 import { chainStep, GENESIS_CHAIN_HEAD, rowHash } from '../row-hash';
+import { checkQuarantine, checkWindows, readWatermark, windowDigests } from './check-bookkeeping';
 import { compareDigests, rowDigests, type RowDigest } from './check-digests';
 import { businessColumns, chainHashAt, readRows, type StoredRow } from './read-rows';
 import { readReplayedChanges } from './read-replays';
@@ -66,7 +67,12 @@ export async function verifyTable(db: LedgerDb, store: DigestStore, t: ResolvedT
   const compared = compareDigests(dbDigests, storeDigests, namespaceLocation(store, scope.digestNamespace));
   const problems = compared.problems;
   // The store is the reference for the rows (it is outside the database); a digest only in the database still counts.
-  const reference = rowDigests([...storeDigests, ...dbDigests.filter((d) => !storeDigests.some((s) => s.runId === d.runId && s.iteration === d.iteration))]);
+  const merged = [...storeDigests, ...dbDigests.filter((d) => !storeDigests.some((s) => s.runId === d.runId && s.iteration === d.iteration))];
+  const reference = rowDigests(merged);
+  // The bookkeeping the digests cover: the watermark windows, the watermark, the quarantine (docs/ledger.md "Bookkeeping").
+  const windows = windowDigests(merged);
+  if (!opts.runId) problems.push(...checkWindows(ci, windows, await readWatermark(db, ci)));
+  problems.push(...(await checkQuarantine(db, ci, windows, opts.runId)));
   // Late digests, and replay digests from before digests could say late (their replays marked ledger.quarantine).
   const replayRuns = [...new Set(reference.filter((r) => r.late === true || isReplayRunId(r.runId)).map((r) => r.runId))];
   const replayed = await readReplayedChanges(db, ci, replayRuns);
@@ -158,6 +164,9 @@ function checkContent(row: StoredRow, head: string): string | null {
 function checkCoverage(row: StoredRow, digest: RowDigest | undefined): string | null {
   if (!digest) return `not covered by any run digest: the row was not appended by a commit (forged?)`;
   if (row.runId !== digest.runId) return `_run_id is ${row.runId} but the digest covering _seq ${row.seq} is of run ${digest.runId}`;
+  if (digest.recordedAt !== undefined && row.recordedAt !== digest.recordedAt) {
+    return `_recorded_at is ${row.recordedAt} but the digest of run ${digest.runId} says its rows were recorded at ${digest.recordedAt} — the recording time was changed`;
+  }
   if (row.seq === digest.firstSeq && row.lsn !== digest.firstLsn) return `first row of run ${digest.runId}: LSN ${hex(row.lsn)} but the digest says ${hex(digest.firstLsn ?? '')}`;
   if (row.seq === digest.lastSeq) {
     if (row.lsn !== digest.lastLsn) return `last row of run ${digest.runId}: LSN ${hex(row.lsn)} but the digest says ${hex(digest.lastLsn ?? '')}`;
