@@ -28,18 +28,22 @@ export interface RunSummary {
   readonly failure?: RunFailure;
 }
 
-/** Counts what an execution appended from its Commit outputs (one per iteration), and says how it ended. */
+/**
+ * Counts what an execution appended from its Commit outputs, and says how it ended. A Commit that
+ * ran again for the same iteration (a redrive, a retry) reports the whole iteration again, tables an
+ * earlier attempt committed included: the last output of each iteration counts, once.
+ */
 export function summarizeRun(rec: ExecutionRecord, opts: { redriveCommand?: string } = {}): RunSummary {
-  let appended = 0;
-  let iterations = 0;
+  const byIteration = new Map<number, number>();
   for (const e of rec.events) {
     const out = e.stateExitedEventDetails;
     if (e.type === 'TaskStateExited' && out?.name === 'Commit' && out.output) {
-      const parsed = JSON.parse(out.output) as { commit?: { appended?: number } };
-      appended += parsed.commit?.appended ?? 0;
-      iterations++;
+      const parsed = JSON.parse(out.output) as { run?: { iteration?: number }; commit?: { appended?: number } };
+      byIteration.set(parsed.run?.iteration ?? byIteration.size + 1, parsed.commit?.appended ?? 0);
     }
   }
+  const appended = [...byIteration.values()].reduce((n, a) => n + a, 0);
+  const iterations = byIteration.size;
   const started = Date.parse(rec.startDate);
   const stopped = rec.stopDate ? Date.parse(rec.stopDate) : Date.now();
   const o = explainExecution(rec);
