@@ -14,6 +14,8 @@ export const repoConfig = (): PipelineConfig => loadConfigFile(join(__dirname, '
 
 export interface TestEnvironment {
   readonly env: LocalEnvironment;
+  /** The target database's URL on the postgres backend (for opening the ledger a second time). */
+  readonly targetUrl?: string;
   cleanup(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function openTestEnvironment(
   });
   return {
     env,
+    ...(dbs[1] ? { targetUrl: dbs[1].url } : {}),
     async cleanup() {
       await env.close();
       for (const d of dbs) await d.drop();

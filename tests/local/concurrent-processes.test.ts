@@ -1,32 +1,13 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { verifyLedger } from '../../lib/ledger/verify/verify-ledger';
 import { openLocalEnvironment } from '../../local/environment';
 import { expectLedgerEqualsSource } from '../integration/compare';
 import { repoConfig } from '../integration/local-env';
+import { runCli, type CliExit } from './spawn-cli';
 
-const run = promisify(execFile);
-const REPO = join(__dirname, '..', '..');
-const CLI = join(REPO, 'bin', 'cdc-ledger.js');
-
-interface Outcome {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function cli(dataDir: string, ...args: string[]): Promise<Outcome> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args, '--data-dir', dataDir], { cwd: REPO, timeout: 240_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cli = (dataDir: string, ...args: string[]): Promise<CliExit> => runCli([...args, '--data-dir', dataDir]);
 
 /** Resolves once a process holds the data dir's lock (or `settled` settles first). */
 async function lockTaken(dataDir: string, settled: Promise<unknown>): Promise<void> {
