@@ -2,14 +2,19 @@
  * Issue #13, rows larger than the Data API returns: through the local Data API (64 KiB per result
  * row, 1 MiB per response), a committed change carrying a 1,000,000-character nvarchar(max) (part of
  * it 'é' and emoji), its update's before-image and an 80 KB varbinary(max) verify green, and one
- * character tampered in the middle of the value (or of its before-image) is reported on that row.
+ * character tampered in the middle of the value (or of its before-image) is reported on that row. A
+ * quarantined row of 200,000 characters is shown whole by `quarantine list --json` and appended by
+ * `quarantine replay` once its rule passes; a run's quarantined rows larger together than one 1 MiB
+ * response are listed and replayed in pages.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { quarantineList, quarantineReplay } from '../../cli/commands/quarantine';
 import { parseConfig } from '../../lib/config/load';
 import type { PipelineConfig, ResolvedTable } from '../../lib/config/resolve';
 import type { CdcSource } from '../../lib/source/port';
 import { verifyLedger, type LedgerReport } from '../../lib/ledger/verify/verify-ledger';
+import type { LocalEnvironment } from '../../local/environment';
 import { runPipeline } from '../../local/pipeline';
 import { captureInstanceSql } from '../../local/source/cdc-schema';
 import { EmulatedCdcSource } from '../../local/source/emulated-source';
@@ -76,6 +81,11 @@ function bigText(chars: number, seed: string): string {
     parts.push(multiByte ? (i % 10 === 0 ? '\u{1F600}' : 'é') : String.fromCharCode(97 + ((i + seed.charCodeAt(i % seed.length)) % 26)));
   }
   return parts.join('');
+}
+
+/** The config with one rule removed: "the rule was fixed". */
+function without(config: PipelineConfig, ruleName: string): PipelineConfig {
+  return { ...config, tables: config.tables.map((t) => ({ ...t, program: { ...t.program, steps: t.program.steps.filter((s) => s.name !== ruleName) } })) };
 }
 
 const MILLION = 1_000_000;
@@ -151,5 +161,77 @@ describe.each(BACKENDS)('values larger than a Data API row on %s', (backend) => 
     );
     expect(before.firstBadRow).toMatchObject({ seq: updateSeq, op: 'U', problem: expect.stringMatching(/row hash differs/) });
     expect((await verify()).ok).toBe(true); // both undone
+  });
+
+  describe('a quarantined row of 200,000 characters', () => {
+    const held = bigText(200_000, 'doc-2');
+    let run: string;
+    let out: string[];
+    beforeAll(async () => {
+      await t.env.sourceDb.query(`INSERT INTO dbo."Documents" ("DocID", "Status", "Rev", "Body") VALUES (2, 'held', 1, $1)`, [held]);
+      const rec = await runPipeline(t.env, { retryIntervalOverrideMs: 0 });
+      expect(rec.status).toBe('SUCCEEDED');
+      run = rec.name;
+      const q = await t.env.targetDb.query(`SELECT octet_length(row_data::text)::text FROM ledger.quarantine WHERE run_id = $1`, [run]);
+      expect(q.rows).toHaveLength(1);
+      expect(Number(q.rows[0]?.[0])).toBeGreaterThan(200_000);
+    });
+    beforeEach(() => {
+      out = [];
+      jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+    });
+    afterEach(() => jest.restoreAllMocks());
+    const local = (): { config: PipelineConfig; dataDir: string } => ({ config: t.env.config, dataDir: t.env.dataDir });
+    /** The test's environment as the commands open it, left open when they close it. */
+    const asIs = (env: LocalEnvironment) => async () => ({ ...env, close: async () => undefined });
+    const ledger = () => async () => ({ ...t.env, digests: t.env.runtime.digests, close: async () => undefined });
+
+    it('is shown whole by `quarantine list --json`, and without its row by `quarantine list`', async () => {
+      expect(await quarantineList(local(), { run, json: true }, ledger())).toBe(0);
+      const list = JSON.parse(out.join('\n')) as { captureInstance: string; reasons: { rule: string }[]; row: { after: Record<string, string | null> } }[];
+      expect(list).toHaveLength(1);
+      expect(list[0]).toMatchObject({ captureInstance: 'dbo_Documents', reasons: [expect.objectContaining({ rule: 'status-ok' })] });
+      expect(list[0]?.row.after['Body']).toBe(held);
+
+      out = [];
+      expect(await quarantineList(local(), { run, json: false }, ledger())).toBe(0);
+      const text = out.join('\n');
+      expect(text).toMatch(/dbo_Documents .*status-ok/);
+      expect(text.length).toBeLessThan(2000); // the row itself only with --json
+    });
+
+    it('is appended by `quarantine replay` once the rule passes, and verify is green', async () => {
+      const fixed = { ...t.env, config: without(t.env.config, 'status-ok') };
+      expect(await quarantineReplay(local(), run, true, asIs(fixed))).toBe(0);
+      expect(JSON.parse(out.join('\n'))).toMatchObject({ considered: 1, appended: 1, stillRejected: 0 });
+      const appended = await t.env.targetDb.query(`SELECT _op, (${col('Body')} = $1)::text, _run_id FROM ${history(docs())} WHERE ${col('DocID')} = 2`, [held]);
+      expect(appended.rows).toEqual([['I', 'true', expect.stringMatching(/^replay-/)]]);
+      out = [];
+      expect(await quarantineReplay(local(), run, true, asIs(fixed))).toBe(0);
+      expect(JSON.parse(out.join('\n'))).toMatchObject({ considered: 0, appended: 0 });
+      const r = await verify();
+      expect(r.tables.filter((x) => !x.ok)).toEqual([]);
+    });
+
+    it('pages a run whose quarantined rows are more than one response holds (60 rows of 20,000 characters)', async () => {
+      const ids = Array.from({ length: 60 }, (_, i) => 100 + i);
+      for (const id of ids) await t.env.sourceDb.query(`INSERT INTO dbo."Documents" ("DocID", "Status", "Rev", "Body") VALUES ($1, 'held', 1, $2)`, [String(id), bigText(20_000, `doc-${id}`)]);
+      const rec = await runPipeline(t.env, { retryIntervalOverrideMs: 0 });
+      expect(rec.status).toBe('SUCCEEDED');
+      const total = await t.env.targetDb.query(`SELECT count(*)::text, sum(octet_length(row_data::text))::text FROM ledger.quarantine WHERE run_id = $1`, [rec.name]);
+      expect(total.rows[0]?.[0]).toBe('60');
+      expect(Number(total.rows[0]?.[1])).toBeGreaterThan(1024 * 1024); // more than one Data API response
+
+      expect(await quarantineList(local(), { run: rec.name, json: true }, ledger())).toBe(0);
+      const list = JSON.parse(out.join('\n')) as { row: { after: Record<string, string | null> } }[];
+      expect(list.map((q) => Number(q.row.after['DocID']))).toEqual([...ids].reverse()); // newest first
+      expect(list.every((q) => q.row.after['Body'] === bigText(20_000, `doc-${q.row.after['DocID'] ?? ''}`))).toBe(true);
+
+      out = [];
+      const fixed = { ...t.env, config: without(t.env.config, 'status-ok') };
+      expect(await quarantineReplay(local(), rec.name, true, asIs(fixed))).toBe(0);
+      expect(JSON.parse(out.join('\n'))).toMatchObject({ considered: 60, appended: 60, stillRejected: 0 });
+      expect((await verify({ table: 'dbo_Documents' })).tables[0]).toMatchObject({ ok: true, problems: [] });
+    });
   });
 });
