@@ -5,7 +5,7 @@ import type { ParamValue } from './params';
 
 /**
  * Text values of any size through the Data API, which refuses a result row over 64 KB and a response
- * over 1 MiB: a row carries a value inline only when it is small enough for the row (`inlineOrLength`),
+ * over 1 MiB: a row carries a value inline only when it is small enough for the row (`inlineSelect`),
  * otherwise NULL and the value's length in characters, and the value is then read on its own with
  * `substr` in pieces (`readTextInPieces`) and joined — the same text as the whole value.
  */
@@ -52,15 +52,40 @@ export function codePoints(s: string): number {
 }
 
 const ALIAS = /^[a-z][a-z0-9_]*$/;
+/** The result column listing a row's values too large to carry: `alias:characters,…`, NULL when there are none. */
+export const LARGE_COLUMN = 'large_values';
+
+/** A text value a row may carry inline: the SQL expression and its result column. */
+export interface InlineValue {
+  readonly expr: string;
+  readonly alias: string;
+}
 
 /**
- * SQL for two result columns: `expr` (text) as `alias` when it is at most `:inline` bytes, else NULL;
- * and `<alias>_chars`, its length in characters when it is larger (then read it with inlineOrPieces).
- * The caller binds `:inline` (e.g. inlineLimit(…)).
+ * SQL for the result columns of `values`: each value as its alias when its text is at most `:inline`
+ * bytes, else NULL; and one column LARGE_COLUMN naming the larger ones with their length in
+ * characters (`b:1000000,c3:20000`; NULL when every value fits, so an ordinary row carries one NULL
+ * more, not one per value). Read them with largeValues and inlineOrPieces. The caller binds `:inline`.
  */
-export function inlineOrLength(expr: string, alias: string): string {
-  if (!ALIAS.test(alias)) throw new RangeError(`unsafe column alias ${JSON.stringify(alias)}`);
-  return `CASE WHEN octet_length(${expr}) <= :inline THEN ${expr} END AS ${alias}, CASE WHEN octet_length(${expr}) > :inline THEN char_length(${expr}) END AS ${alias}_chars`;
+export function inlineSelect(values: readonly InlineValue[]): string {
+  for (const v of values) if (!ALIAS.test(v.alias) || v.alias === LARGE_COLUMN) throw new RangeError(`unsafe column alias ${JSON.stringify(v.alias)}`);
+  if (values.length === 0) return `NULL::text AS ${LARGE_COLUMN}`;
+  const inline = values.map((v) => `CASE WHEN octet_length(${v.expr}) <= :inline THEN ${v.expr} END AS ${v.alias}`);
+  const large = values.map((v) => `CASE WHEN octet_length(${v.expr}) > :inline THEN '${v.alias}:' || char_length(${v.expr}) END`);
+  return `${inline.join(', ')}, NULLIF(concat_ws(',', ${large.join(', ')}), '') AS ${LARGE_COLUMN}`;
+}
+
+/** A row's LARGE_COLUMN as alias → length in characters. Pure. */
+export function largeValues(row: Row): ReadonlyMap<string, number> {
+  const text = row[LARGE_COLUMN];
+  const out = new Map<string, number>();
+  if (text === null || text === undefined || text === '') return out;
+  for (const entry of String(text).split(',')) {
+    const m = /^([a-z][a-z0-9_]*):(\d+)$/.exec(entry);
+    if (!m?.[1] || !m[2]) throw new RangeError(`unexpected ${LARGE_COLUMN} entry ${JSON.stringify(entry)}`);
+    out.set(m[1], Number(m[2]));
+  }
+  return out;
 }
 
 /** One text value of one row, to be read in pieces. */
@@ -72,13 +97,13 @@ export interface TextValueQuery {
   readonly what: string;
 }
 
-/** A value selected with inlineOrLength: the inline text, or the value read in pieces when it was too large for the row; null for NULL. */
-export async function inlineOrPieces(db: LedgerDb, row: Row, alias: string, query: TextValueQuery): Promise<string | null> {
+/** A value selected with inlineSelect: the inline text, or the value read in pieces when it was too large for the row; null for NULL. */
+export async function inlineOrPieces(db: LedgerDb, row: Row, large: ReadonlyMap<string, number>, alias: string, query: TextValueQuery): Promise<string | null> {
   const inline = row[alias];
   if (inline !== null && inline !== undefined) return String(inline);
-  const chars = row[`${alias}_chars`];
-  if (chars === null || chars === undefined) return null;
-  return readTextInPieces(db, query, Number(chars));
+  const chars = large.get(alias);
+  if (chars === undefined) return null;
+  return readTextInPieces(db, query, chars);
 }
 
 const OWN_PARAMS = ['pieceFrom', 'pieceEnd', 'pieceChars', 'limit'] as const;

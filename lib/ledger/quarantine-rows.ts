@@ -1,7 +1,7 @@
 import type { LedgerDb } from '../data-api/client';
 import { executeHalving } from '../data-api/halving-page';
 import type { ParamValue } from '../data-api/params';
-import { inlineLimit, inlineOrLength, inlineOrPieces } from '../data-api/text-in-pieces';
+import { inlineLimit, inlineOrPieces, inlineSelect, largeValues } from '../data-api/text-in-pieces';
 
 /** One ledger.quarantine row; `rowData` and `reasons` (JSON text) only when asked for, else null. */
 export interface QuarantineRow {
@@ -56,7 +56,7 @@ export async function* readQuarantine(db: LedgerDb, q: QuarantineQuery): AsyncGe
     ` ORDER BY q.id ${descending ? 'DESC' : 'ASC'} LIMIT :limit`;
   const sql =
     `SELECT p.id::text AS id, p.run_id, p.capture_instance, p.lsn, p.seqval, p.op, p.commit_time, p.created_at` +
-    large.map((c) => `, ${inlineOrLength(`p.${c}`, c)}`).join('') +
+    (large.length > 0 ? `, ${inlineSelect(large.map((c) => ({ expr: `p.${c}`, alias: c })))}` : '') +
     ` FROM (${inner}) p ORDER BY p.id ${descending ? 'DESC' : 'ASC'}`;
   const params: Record<string, ParamValue> = { run: q.runId ?? null };
   if (large.length > 0) params['inline'] = inlineLimit(BOUNDED_BYTES + large.length * 16, large.length);
@@ -70,6 +70,7 @@ export async function* readQuarantine(db: LedgerDb, q: QuarantineQuery): AsyncGe
     pageRows = page.limit;
     for (const r of page.rows) {
       const id = Number(r.id);
+      const big = largeValues(r);
       yield {
         id,
         runId: String(r.run_id),
@@ -79,8 +80,8 @@ export async function* readQuarantine(db: LedgerDb, q: QuarantineQuery): AsyncGe
         op: String(r.op),
         commitTime: String(r.commit_time),
         quarantinedAt: String(r.created_at),
-        rowData: q.rowData ? await inlineOrPieces(db, r, 'row_data', value(id, 'row_data')) : null,
-        reasons: q.reasons ? await inlineOrPieces(db, r, 'reasons', value(id, 'reasons')) : null,
+        rowData: q.rowData ? await inlineOrPieces(db, r, big, 'row_data', value(id, 'row_data')) : null,
+        reasons: q.reasons ? await inlineOrPieces(db, r, big, 'reasons', value(id, 'reasons')) : null,
       };
       after = id;
       left--;

@@ -1,6 +1,6 @@
 import type { ExecuteResult, LedgerDb } from '../../lib/data-api/client';
 import type { ParamValue } from '../../lib/data-api/params';
-import { codePoints, inlineLimit, PIECE_CHARS, pieceStarts, readTextInPieces, ROW_BUDGET_BYTES } from '../../lib/data-api/text-in-pieces';
+import { codePoints, inlineLimit, inlineOrPieces, inlineSelect, largeValues, PIECE_CHARS, pieceStarts, readTextInPieces, ROW_BUDGET_BYTES } from '../../lib/data-api/text-in-pieces';
 import { DataApiRequestError, PiecewiseReadError } from '../../lib/errors';
 import { rowInlineLimit } from '../../lib/ledger/verify/read-rows';
 
@@ -79,6 +79,22 @@ describe('reading a large text value in pieces', () => {
     const int = { name: 'id', kind: 'integer' as const };
     expect(rowInlineLimit([int])).toBeGreaterThan(rowInlineLimit([int, text]));
     expect(rowInlineLimit([int, text]) * 3).toBeLessThan(ROW_BUDGET_BYTES);
+  });
+
+  it('selects each value inline or names it, with its length, in one column for the row', async () => {
+    expect(inlineSelect([{ expr: 'p.b', alias: 'b' }, { expr: 'p.c3', alias: 'c3' }])).toBe(
+      `CASE WHEN octet_length(p.b) <= :inline THEN p.b END AS b, CASE WHEN octet_length(p.c3) <= :inline THEN p.c3 END AS c3, ` +
+        `NULLIF(concat_ws(',', CASE WHEN octet_length(p.b) > :inline THEN 'b:' || char_length(p.b) END, CASE WHEN octet_length(p.c3) > :inline THEN 'c3:' || char_length(p.c3) END), '') AS large_values`,
+    );
+    expect(() => inlineSelect([{ expr: 'x', alias: "b'; DROP" }])).toThrow(/unsafe column alias/);
+    expect(largeValues({ large_values: null })).toEqual(new Map());
+    expect(largeValues({ large_values: 'b:1000000,c3:20000' })).toEqual(new Map([['b', 1_000_000], ['c3', 20_000]]));
+    expect(() => largeValues({ large_values: 'b:-1' })).toThrow(/unexpected large_values entry/);
+    const unused = fakeDb(() => null);
+    expect(await inlineOrPieces(unused, { b: 'small', large_values: null }, new Map(), 'b', query)).toBe('small');
+    expect(await inlineOrPieces(unused, { b: null, large_values: null }, new Map(), 'b', query)).toBeNull();
+    expect(unused.calls).toEqual([]);
+    expect(await inlineOrPieces(fakeDb(() => 'é'.repeat(20_000)), { b: null }, new Map([['b', 20_000]]), 'b', query)).toBe('é'.repeat(20_000));
   });
 
   it('joins the pieces of a 1,000,000-character value with multi-byte characters into exactly that value', async () => {

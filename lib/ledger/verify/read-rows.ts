@@ -1,7 +1,7 @@
 import type { ResolvedTable } from '../../config/resolve';
 import type { LedgerDb } from '../../data-api/client';
 import { executeHalving } from '../../data-api/halving-page';
-import { inlineLimit, inlineOrLength, inlineOrPieces, type TextValueQuery } from '../../data-api/text-in-pieces';
+import { inlineLimit, inlineOrPieces, inlineSelect, largeValues, type TextValueQuery } from '../../data-api/text-in-pieces';
 import { qualified, quoteIdent } from '../../sql/ident';
 import { HUNDRED_NS_SUFFIX, hundredNsColumn, joinHundredNs } from '../../types/hundred-ns';
 import { SYSTEM_COLUMNS } from '../table-ddl';
@@ -116,16 +116,18 @@ export async function* readRows(db: LedgerDb, t: ResolvedTable, columns: readonl
   const table = qualified('ledger', t.historyTable);
   const aliases = columns.map((_, i) => `c${i}`);
   const exprs = columns.map((c) => readExpr(quoteIdent(c.name), c.kind));
-  // The inner query reads each value once; the outer one keeps only what fits in a row.
+  // The inner query reads each value once; the outer one keeps only what fits in a row (and names the rest).
   const inner =
     `SELECT _seq AS seq, encode(_lsn, 'hex') AS l, encode(_seqval, 'hex') AS q, _op AS o, ${readExpr('_valid_from', 'timestamptz')} AS v, ` +
     `_run_id AS r, encode(_row_hash, 'hex') AS h, encode(_chain_hash, 'hex') AS c, _before::text AS b, _extra::text AS x` +
     columns.map((_, i) => `, ${exprs[i] ?? ''} AS ${aliases[i] ?? ''}`).join('') +
     columns.map((c, i) => (c.hundredNs ? `, ${quoteIdent(c.hundredNs)} AS n${i}` : '')).join('') +
     ` FROM ${table} WHERE _seq > :after AND (CAST(:until AS bigint) IS NULL OR _seq <= CAST(:until AS bigint)) ORDER BY _seq LIMIT :limit`;
+  const variable = ['b', 'x', ...aliases.filter((_, i) => UNBOUNDED.has(columns[i]?.kind ?? 'text'))].map((a) => ({ expr: `p.${a}`, alias: a }));
   const sql =
-    `SELECT p.seq::text AS s, p.l, p.q, p.o, p.v, p.r, p.h, p.c, ${inlineOrLength('p.b', 'b')}, ${inlineOrLength('p.x', 'x')}` +
-    columns.map((c, i) => `, ${UNBOUNDED.has(c.kind) ? inlineOrLength(`p.${aliases[i] ?? ''}`, aliases[i] ?? '') : `p.${aliases[i] ?? ''}`}`).join('') +
+    `SELECT p.seq::text AS s, p.l, p.q, p.o, p.v, p.r, p.h, p.c` +
+    columns.map((c, i) => (UNBOUNDED.has(c.kind) ? '' : `, p.${aliases[i] ?? ''}`)).join('') +
+    `, ${inlineSelect(variable)}` +
     columns.map((c, i) => (c.hundredNs ? `, p.n${i}` : '')).join('') +
     ` FROM (${inner}) p ORDER BY p.seq`;
   const inline = rowInlineLimit(columns);
@@ -145,9 +147,10 @@ export async function* readRows(db: LedgerDb, t: ResolvedTable, columns: readonl
       const seq = Number(r.s);
       const values: Record<string, string | null> = {};
       const problems: string[] = [];
+      const large = largeValues(r);
       for (const [i, c] of columns.entries()) {
         const alias = aliases[i] ?? '';
-        const text = UNBOUNDED.has(c.kind) ? await inlineOrPieces(db, r, alias, value(seq, exprs[i] ?? '', c.name)) : r[alias];
+        const text = UNBOUNDED.has(c.kind) ? await inlineOrPieces(db, r, large, alias, value(seq, exprs[i] ?? '', c.name)) : r[alias];
         values[c.name] = storedValue(c, text, c.hundredNs ? r[`n${i}`] : null, problems);
       }
       const row: StoredRow = {
@@ -160,8 +163,8 @@ export async function* readRows(db: LedgerDb, t: ResolvedTable, columns: readonl
         rowHash: String(r.h),
         chainHash: String(r.c),
         values,
-        before: image(await inlineOrPieces(db, r, 'b', value(seq, '_before::text', '_before'))),
-        extra: image(await inlineOrPieces(db, r, 'x', value(seq, '_extra::text', '_extra'))),
+        before: image(await inlineOrPieces(db, r, large, 'b', value(seq, '_before::text', '_before'))),
+        extra: image(await inlineOrPieces(db, r, large, 'x', value(seq, '_extra::text', '_extra'))),
         problems,
       };
       after = row.seq;
