@@ -313,7 +313,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['ledger', 'verify'],
     summary: 'recompute every row hash, the chains and the digests (database and digest store)',
-    description: 'Exit 0 when everything matches; 1 naming the first bad row per table.',
+    description: 'Exit 0 when everything matches; 1 naming the first bad row per table. A table that cannot be read (a Data API error, a digest file that is not JSON) is reported as ERROR and the other tables are still verified.',
     args: [],
     options: {
       table: { type: 'string', value: 'T', description: 'only this capture instance' },

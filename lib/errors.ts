@@ -49,6 +49,9 @@ export class CdcLsnRangeError extends CdcLedgerError {}
 /** Permanent: staging does not match the extract manifest, or LSNs are not continuous. */
 export class VerificationError extends CdcLedgerError {}
 
+/** Permanent: a value read through the Data API in pieces did not come back whole (it changed or vanished while it was read). */
+export class PiecewiseReadError extends CdcLedgerError {}
+
 /** Permanent: the captured columns no longer match the configuration. */
 export class SchemaDriftError extends CdcLedgerError {}
 

@@ -13,15 +13,17 @@ export function formatVerifyReport(r: LedgerReport): string {
   const lines = [
     table(
       ['table', 'result', 'rows', 'digests', 'last _seq', 'chain head', 'time'],
-      r.tables.map((t) => [t.captureInstance, t.ok ? 'ok' : 'MISMATCH', count(t.rows), count(t.digests), String(t.lastSeq), t.chainHead.slice(0, 16), duration(t.ms)]),
+      r.tables.map((t) => [t.captureInstance, t.error ? 'ERROR' : t.ok ? 'ok' : 'MISMATCH', count(t.rows), count(t.digests), String(t.lastSeq), t.chainHead.slice(0, 16), duration(t.ms)]),
     ),
   ];
+  for (const p of r.problems) lines.push(`\n${p}`);
   for (const t of r.tables.filter((x) => !x.ok)) {
     if (t.firstBadRow) {
       const b = t.firstBadRow;
       lines.push(`\n${t.captureInstance} (${t.table}): first bad row _seq ${b.seq}, LSN ${b.lsn}, seqval ${b.seqval}, op ${b.op}:\n  ${b.problem}`);
     }
-    for (const p of t.problems) lines.push(`${t.captureInstance} (${t.table}): ${p}`);
+    const prefix = `${t.captureInstance} (${t.table})`;
+    for (const p of t.problems) lines.push(p.startsWith(prefix) ? p : `${prefix}: ${p}`);
   }
   const rate = r.ms > 0 ? Math.round((r.rows / r.ms) * 1000) : r.rows;
   lines.push(`\n${r.ok ? 'ledger verified' : 'LEDGER VERIFICATION FAILED'}: ${count(r.rows)} rows in ${duration(r.ms)} (${count(rate)} rows/s)`);

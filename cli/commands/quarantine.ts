@@ -1,6 +1,7 @@
 import type { OpenEnvironment, OpenLedger } from '../spec';
 import { openLocalEnvironment, openLocalLedger, type LocalLedgerOptions, type LocalOptions } from '../../local/environment';
 import { replayQuarantine } from '../../functions/run/replay/replay-quarantine';
+import { readQuarantine } from '../../lib/ledger/quarantine-rows';
 import { table } from '../format';
 
 export interface QuarantinedRow {
@@ -14,28 +15,29 @@ export interface QuarantinedRow {
   readonly quarantinedAt: string;
 }
 
-/** Rows the rules refused, newest first, with every reason; the original row only with --json. */
+/**
+ * Rows the rules refused, newest first, with every reason; the original row only with --json. Read
+ * in pages under the Data API's 1 MiB response limit, a row's `row_data` and reasons in pieces when
+ * they are larger than a result row may be (lib/ledger/quarantine-rows.ts).
+ */
 export async function quarantineList(local: LocalLedgerOptions, opts: { run?: string; json: boolean; limit?: number }, open: OpenLedger = openLocalLedger): Promise<number> {
   const env = await open(local);
   try {
-    const { rows } = await env.db.execute(
-      `SELECT run_id, capture_instance, encode(lsn, 'hex') AS lsn, encode(seqval, 'hex') AS seqval, op, commit_time,
-              reasons::text AS reasons, row_data::text AS row_data, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at
-         FROM ledger.quarantine WHERE (CAST(:run AS text) IS NULL OR run_id = CAST(:run AS text))
-        ORDER BY id DESC LIMIT :limit`,
-      { run: opts.run ?? null, limit: opts.limit ?? 200 },
-    );
-    const list = rows.map((r) => ({
-      runId: String(r.run_id),
-      captureInstance: String(r.capture_instance),
-      lsn: String(r.lsn),
-      seqval: String(r.seqval),
-      op: String(r.op),
-      commitTime: String(r.commit_time),
-      reasons: JSON.parse(String(r.reasons)) as QuarantinedRow['reasons'],
-      quarantinedAt: String(r.created_at),
-      row: JSON.parse(String(r.row_data)) as unknown,
-    }));
+    const list: (QuarantinedRow & { row?: unknown })[] = [];
+    const rows = readQuarantine(env.db, { ...(opts.run !== undefined ? { runId: opts.run } : {}), order: 'newest first', rowData: opts.json, reasons: true, limit: opts.limit ?? 200 });
+    for await (const r of rows) {
+      list.push({
+        runId: r.runId,
+        captureInstance: r.captureInstance,
+        lsn: r.lsn,
+        seqval: r.seqval,
+        op: r.op,
+        commitTime: r.commitTime,
+        reasons: JSON.parse(r.reasons ?? '[]') as QuarantinedRow['reasons'],
+        quarantinedAt: r.quarantinedAt,
+        ...(opts.json ? { row: JSON.parse(r.rowData ?? 'null') as unknown } : {}),
+      });
+    }
     if (opts.json) {
       console.log(JSON.stringify(list, null, 2));
     } else if (list.length === 0) {

@@ -1,7 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type * as t from 'io-ts';
-import { decodeOrThrow } from '../codec';
 import { InvalidInputError } from '../errors';
+import { decodeStoredObject } from './decode-object';
 import { DigestConflictError } from './errors';
 import {
   captureInstancePrefix,
@@ -116,7 +116,7 @@ export class S3DigestStore implements DigestStore {
   }
 
   private async decoded<T>(key: string, codec: t.Type<T, unknown>, what: string): Promise<T> {
-    return decodeOrThrow(codec, JSON.parse(await this.read(key)) as unknown, `${what} s3://${this.opts.bucket}/${key}`, (m) => new InvalidInputError(m));
+    return decodeStoredObject(codec, await this.read(key), `${what} s3://${this.opts.bucket}/${key}`);
   }
 
   private async read(key: string): Promise<string> {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type * as t from 'io-ts';
-import { decodeOrThrow } from '../../lib/codec';
+import { decodeStoredObject } from '../../lib/digests/decode-object';
 import { DigestConflictError } from '../../lib/digests/errors';
 import {
   captureInstancePrefix,
@@ -16,7 +16,6 @@ import {
   serializeMarker,
   type DigestStore,
 } from '../../lib/digests/port';
-import { InvalidInputError } from '../../lib/errors';
 
 const missing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -68,7 +67,7 @@ export class FolderDigestStore implements DigestStore {
 
   private async read<T>(key: string, codec: t.Type<T, unknown>, what: string): Promise<T> {
     const text = await readFile(join(this.root, ...key.split('/')), 'utf8');
-    return decodeOrThrow(codec, JSON.parse(text) as unknown, `${what} ${key} in ${this.root}`, (m) => new InvalidInputError(m));
+    return decodeStoredObject(codec, text, `${what} ${key} in ${this.root}`);
   }
 
   private async writeOnce(key: string, body: string, what: string): Promise<void> {

@@ -50,4 +50,31 @@ describe('cdc-ledger ledger verify', () => {
     expect(text).toMatch(/LEDGER VERIFICATION FAILED/);
     expect(await cli('ledger', 'frobnicate')).toBe(2);
   });
+
+  it('exits 1 naming the table and the digest file when a digest file is not JSON, and still verifies the other tables', async () => {
+    const ledger = readdirSync(join(dir, 'digests')).find((f) => f !== 'ledger.json')!;
+    const runDir = join(dir, 'digests', ledger, 'dbo_Customers');
+    const run = readdirSync(runDir)[0]!;
+    const file = join(runDir, run, '0001.json');
+    const original = readFileSync(file, 'utf8');
+    writeFileSync(file, '{"captureInstance":"dbo_Customers",');
+    try {
+      out = [];
+      expect(await cli('ledger', 'verify')).toBe(1);
+      const text = out.join('\n');
+      expect(text).toMatch(/dbo_Customers +ERROR/);
+      expect(text).toMatch(/dbo_Products +ok/);
+      expect(text).toContain(`dbo_Customers (ledger.dbo_customers_history) could not be verified: InvalidInputError: digest ${ledger}/dbo_Customers/${run}/0001.json in ${join(dir, 'digests')} is not valid JSON`);
+      expect(text).toMatch(/LEDGER VERIFICATION FAILED/);
+
+      out = [];
+      expect(await cli('ledger', 'verify', '--json')).toBe(1);
+      const report = JSON.parse(out.join('\n')) as { ok: boolean; tables: { captureInstance: string; ok: boolean; error: string | null; rows: number }[] };
+      expect(report.ok).toBe(false);
+      expect(report.tables.find((t) => t.captureInstance === 'dbo_Customers')).toMatchObject({ ok: false, error: expect.stringContaining(`${run}/0001.json`) });
+      expect(report.tables.find((t) => t.captureInstance === 'dbo_Products')).toMatchObject({ ok: true, error: null, rows: expect.any(Number) });
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
 });

@@ -1,9 +1,10 @@
 import { GetObjectCommand, type GetObjectCommandOutput, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DigestConflictError } from '../../lib/digests/errors';
+import { InvalidInputError } from '../../lib/errors';
 import { serializeDigest, serializeMarker, type DigestRecord, type LedgerMarker } from '../../lib/digests/port';
 import { parseS3DigestUrl, S3DigestStore } from '../../lib/digests/s3-store';
 import { FolderDigestStore } from '../../local/digest-store/folder-store';
@@ -98,6 +99,15 @@ describe('S3 digest store (Object Lock)', () => {
     ]);
   });
 
+  it('names the object when a digest is not valid JSON or not a digest', async () => {
+    const p = `prod/${LEDGER}/dbo_Inventory/`;
+    s3.on(ListObjectsV2Command, { Prefix: p }).resolves({ Contents: [{ Key: `${p}run-1/0001.json` }], IsTruncated: false });
+    s3.on(GetObjectCommand, { Key: `${p}run-1/0001.json` }).resolves({ Body: body('{"captureInstance":') });
+    await expect(store.list(LEDGER, 'dbo_Inventory')).rejects.toThrow(new RegExp(`^digest s3://ledger-digests/${p}run-1/0001\\.json is not valid JSON \\(`));
+    s3.on(GetObjectCommand, { Key: `${p}run-1/0001.json` }).resolves({ Body: body('{"rows":"7"}') });
+    await expect(store.list(LEDGER, 'dbo_Inventory')).rejects.toThrow(new RegExp(`^digest s3://ledger-digests/${p}run-1/0001\\.json is invalid:`));
+  });
+
   it('serializes late only when true, so every earlier digest keeps its bytes', () => {
     expect(serializeDigest(digest)).toBe(
       `{"captureInstance":"dbo_Inventory","runId":"run-1","iteration":1,"firstLsn":"0000002a000001f00003","lastLsn":"0000002a000001f00009","rows":7,"firstSeq":1,"lastSeq":7,"chainHead":"${'ab'.repeat(32)}","hashVersion":1}\n`,
@@ -130,6 +140,20 @@ describe('folder digest store', () => {
     expect(await store.list('', 'dbo_Inventory')).toEqual([{ ...digest, runId: 'legacy-run' }]);
     expect(await store.list(OTHER, 'dbo_Inventory')).toEqual([]);
     expect(await store.list(LEDGER, 'dbo_Other')).toEqual([]);
+  });
+
+  it('names the file when a digest or a marker is not valid JSON', async () => {
+    const store = new FolderDigestStore(dir);
+    await store.put(LEDGER, digest);
+    const key = `${LEDGER}/dbo_Inventory/run-1/0001.json`;
+    writeFileSync(join(dir, ...key.split('/')), serializeDigest(digest).slice(0, 30));
+    const err = await store.list(LEDGER, 'dbo_Inventory').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as Error).message).toMatch(new RegExp(`^digest ${key} in ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid JSON \\(`));
+    expect((err as Error).cause).toBeInstanceOf(SyntaxError);
+    mkdirSync(join(dir, LEDGER), { recursive: true });
+    writeFileSync(join(dir, LEDGER, 'ledger.json'), 'not json');
+    await expect(store.markers()).rejects.toThrow(`ledger marker ${LEDGER}/ledger.json in ${dir} is not valid JSON`);
   });
 
   it('keeps one marker per ledger, write-once, and lists them', async () => {

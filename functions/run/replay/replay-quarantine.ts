@@ -2,6 +2,8 @@ import type { PipelineConfig } from '../../../lib/config/resolve';
 import type { LedgerDb } from '../../../lib/data-api/client';
 import { json } from '../../../lib/data-api/params';
 import type { DigestStore } from '../../../lib/digests/port';
+import { compareChange } from '../../../lib/ledger/change-order';
+import { readQuarantine, type QuarantineRow } from '../../../lib/ledger/quarantine-rows';
 import { replayRunId } from '../../../lib/ledger/replay-runs';
 import { stageInsertSql } from '../../../lib/ledger/stage-sql';
 import { qualified } from '../../../lib/sql/ident';
@@ -39,15 +41,6 @@ export function quarantinedChange(q: { lsn: string; seqval: string; op: string; 
 }
 
 /**
- * Run R's quarantined changes not replayed yet: neither recorded in ledger.quarantine_replays nor
- * marked by a replay before that table existed (ledger.quarantine.replayed_at, kept as history).
- */
-const PENDING_SQL = `SELECT q.id, q.capture_instance, encode(q.lsn, 'hex') AS lsn, encode(q.seqval, 'hex') AS seqval, q.op, q.commit_time, q.row_data::text AS row_data
-  FROM ledger.quarantine q
- WHERE q.run_id = :runId AND q.replayed_at IS NULL AND NOT EXISTS (SELECT 1 FROM ledger.quarantine_replays r WHERE r.quarantine_id = q.id)
- ORDER BY q.capture_instance, q.lsn, q.seqval, q.op`;
-
-/**
  * Records, in the append's transaction, each quarantined change this replay run appended (insert-only:
  * a change appended earlier by another run is not claimed). Parameters: :runId, :ids (bigint[] text).
  */
@@ -71,7 +64,11 @@ function recordReplaysSql(historyTable: string): string {
  */
 export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, store: DigestStore, runId: string, env: NodeJS.ProcessEnv, now = new Date()): Promise<ReplayResult> {
   const replayRun = replayRunId(runId, now);
-  const q = await db.execute(PENDING_SQL, { runId });
+  // Run R's quarantined changes not replayed yet (neither recorded in ledger.quarantine_replays nor marked by a
+  // replay before that table existed), in pages under the 1 MiB response limit, each row_data whole (read in
+  // pieces when larger than a Data API row may be).
+  const pending: QuarantineRow[] = [];
+  for await (const r of readQuarantine(db, { runId, pendingOnly: true, order: 'oldest first', rowData: true, reasons: false })) pending.push(r);
   await db.execute(`INSERT INTO ledger.runs (run_id, execution_id, status, rules_hash, trigger) VALUES (:id, :id, 'running', :rules, :trigger)`, {
     id: replayRun,
     rules: rulesHash(config),
@@ -81,23 +78,23 @@ export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, sto
   let stillRejected = 0;
   let withheld = 0;
   for (const configured of config.tables) {
-    const mine = q.rows.filter((r) => String(r.capture_instance) === configured.captureInstance);
+    const mine = pending.filter((r) => r.captureInstance === configured.captureInstance).sort(compareChange);
     if (mine.length === 0) continue;
     const table = { ...configured, program: bindSecrets(configured.program, env, `table ${configured.captureInstance}`) };
     const accepted: LedgerRow[] = [];
     const acceptedIds: number[] = [];
     for (const r of mine) {
-      const data = JSON.parse(String(r.row_data)) as { after: Record<string, string | null>; before: Record<string, string | null> | null; withheld?: unknown };
+      const data = JSON.parse(r.rowData ?? 'null') as { after: Record<string, string | null>; before: Record<string, string | null> | null; withheld?: unknown };
       if (data.withheld !== undefined) {
         withheld++;
         continue;
       }
-      const change = quarantinedChange({ lsn: String(r.lsn), seqval: String(r.seqval), op: String(r.op), commitTime: String(r.commit_time), after: data.after });
+      const change = quarantinedChange({ lsn: r.lsn, seqval: r.seqval, op: r.op, commitTime: r.commitTime, after: data.after });
       const before = data.before ? { ...change, operation: 3 as const, values: data.before } : null;
       const result = transformChange(table, config.sourceTimeZone, change, before);
       if ('accepted' in result) {
         accepted.push(result.accepted);
-        acceptedIds.push(Number(r.id));
+        acceptedIds.push(r.id);
       } else stillRejected++;
     }
     if (accepted.length === 0) continue;
@@ -118,5 +115,5 @@ export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, sto
     id: replayRun,
     appended,
   });
-  return { replayRunId: replayRun, considered: q.rows.length, appended, stillRejected, withheld };
+  return { replayRunId: replayRun, considered: pending.length, appended, stillRejected, withheld };
 }

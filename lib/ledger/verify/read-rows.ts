@@ -1,6 +1,7 @@
 import type { ResolvedTable } from '../../config/resolve';
 import type { LedgerDb } from '../../data-api/client';
-import { DataApiRequestError } from '../../errors';
+import { executeHalving } from '../../data-api/halving-page';
+import { inlineLimit, inlineOrPieces, inlineSelect, largeValues, type TextValueQuery } from '../../data-api/text-in-pieces';
 import { qualified, quoteIdent } from '../../sql/ident';
 import { HUNDRED_NS_SUFFIX, hundredNsColumn, joinHundredNs } from '../../types/hundred-ns';
 import { SYSTEM_COLUMNS } from '../table-ddl';
@@ -91,39 +92,71 @@ function image(text: unknown): Record<string, string | null> | null {
   return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, v === null ? null : typeof v === 'string' ? v : JSON.stringify(v)]));
 }
 
+/** Business column kinds whose text has no bound (nvarchar(max), varbinary(max) as hex): read in pieces when large. */
+const UNBOUNDED: ReadonlySet<PgKind> = new Set<PgKind>(['text', 'bytea']);
+/** Upper bounds of a row's other texts: the system columns together, one bounded business value (numeric(38,38), a timestamp, …), one length. */
+const SYSTEM_BYTES = 1024;
+const BOUNDED_VALUE_BYTES = 64;
+const LENGTH_BYTES = 16;
+
+/** The largest variable-length value a row read by readRows carries inline (text, hex, `_before`/`_extra` JSON); larger ones are read in pieces. */
+export function rowInlineLimit(columns: readonly BusinessColumn[]): number {
+  const variable = 2 + columns.filter((c) => UNBOUNDED.has(c.kind)).length; // + _before, _extra
+  const bounded = columns.length + 2 - variable + columns.filter((c) => c.hundredNs).length;
+  return inlineLimit(SYSTEM_BYTES + bounded * BOUNDED_VALUE_BYTES + variable * LENGTH_BYTES, variable);
+}
+
 /**
- * Reads rows with `afterSeq < _seq <= untilSeq` in _seq order, one Data API call per page. A page
- * the service refuses for its 1 MiB response limit is read again in halves (and later pages stay smaller).
+ * Reads rows with `afterSeq < _seq <= untilSeq` in _seq order, one Data API call per page. A
+ * variable-length value (text, bytea as hex, `_before`/`_extra` as JSON text) comes with its row only
+ * when it is small enough that the row stays well under the service's 64 KB per row (rowInlineLimit);
+ * a larger one is read on its own in pieces (lib/data-api/text-in-pieces.ts) and joined, so the
+ * canonical text is that of the whole value. A page the service refuses for its 1 MiB response limit
+ * is read again in halves (and later pages stay smaller).
  */
 export async function* readRows(db: LedgerDb, t: ResolvedTable, columns: readonly BusinessColumn[], afterSeq: number, untilSeq: number | null, pageRows = 2000): AsyncGenerator<StoredRow> {
+  const table = qualified('ledger', t.historyTable);
   const aliases = columns.map((_, i) => `c${i}`);
-  const sql =
-    `SELECT _seq::text AS s, encode(_lsn, 'hex') AS l, encode(_seqval, 'hex') AS q, _op AS o, ${readExpr('_valid_from', 'timestamptz')} AS v, ${readExpr('_recorded_at', 'timestamptz')} AS ra, ` +
+  const exprs = columns.map((c) => readExpr(quoteIdent(c.name), c.kind));
+  // The inner query reads each value once; the outer one keeps only what fits in a row (and names the rest).
+  const inner =
+    `SELECT _seq AS seq, encode(_lsn, 'hex') AS l, encode(_seqval, 'hex') AS q, _op AS o, ${readExpr('_valid_from', 'timestamptz')} AS v, ${readExpr('_recorded_at', 'timestamptz')} AS ra, ` +
     `_run_id AS r, encode(_row_hash, 'hex') AS h, encode(_chain_hash, 'hex') AS c, _before::text AS b, _extra::text AS x` +
-    columns.map((c, i) => `, ${readExpr(quoteIdent(c.name), c.kind)} AS ${aliases[i] ?? ''}`).join('') +
+    columns.map((_, i) => `, ${exprs[i] ?? ''} AS ${aliases[i] ?? ''}`).join('') +
     columns.map((c, i) => (c.hundredNs ? `, ${quoteIdent(c.hundredNs)} AS n${i}` : '')).join('') +
-    ` FROM ${qualified('ledger', t.historyTable)} WHERE _seq > :after AND (CAST(:until AS bigint) IS NULL OR _seq <= CAST(:until AS bigint)) ORDER BY _seq LIMIT :limit`;
+    ` FROM ${table} WHERE _seq > :after AND (CAST(:until AS bigint) IS NULL OR _seq <= CAST(:until AS bigint)) ORDER BY _seq LIMIT :limit`;
+  const variable = ['b', 'x', ...aliases.filter((_, i) => UNBOUNDED.has(columns[i]?.kind ?? 'text'))].map((a) => ({ expr: `p.${a}`, alias: a }));
+  const sql =
+    `SELECT p.seq::text AS s, p.l, p.q, p.o, p.v, p.ra, p.r, p.h, p.c` +
+    columns.map((c, i) => (UNBOUNDED.has(c.kind) ? '' : `, p.${aliases[i] ?? ''}`)).join('') +
+    `, ${inlineSelect(variable)}` +
+    columns.map((c, i) => (c.hundredNs ? `, p.n${i}` : '')).join('') +
+    ` FROM (${inner}) p ORDER BY p.seq`;
+  const inline = rowInlineLimit(columns);
+  /** One large value of one row, read on its own. */
+  const value = (seq: number, expr: string, name: string): TextValueQuery => ({
+    sql: `SELECT ${expr} FROM ${table} WHERE _seq = :seq`,
+    params: { seq },
+    what: `${table} _seq ${seq} ${name}`,
+  });
   let after = afterSeq;
   let limit = pageRows;
   for (;;) {
-    let rows;
-    try {
-      rows = (await db.execute(sql, { after, until: untilSeq, limit })).rows;
-    } catch (err) {
-      if (err instanceof DataApiRequestError && /response size/i.test(err.message) && limit > 1) {
-        limit = Math.max(1, Math.floor(limit / 2));
-        continue;
-      }
-      throw err;
-    }
+    const page = await executeHalving(db, sql, { after, until: untilSeq, inline }, limit);
+    limit = page.limit;
+    const rows = page.rows;
     for (const r of rows) {
+      const seq = Number(r.s);
       const values: Record<string, string | null> = {};
       const problems: string[] = [];
-      columns.forEach((c, i) => {
-        values[c.name] = storedValue(c, r[aliases[i] ?? ''], c.hundredNs ? r[`n${i}`] : null, problems);
-      });
+      const large = largeValues(r);
+      for (const [i, c] of columns.entries()) {
+        const alias = aliases[i] ?? '';
+        const text = UNBOUNDED.has(c.kind) ? await inlineOrPieces(db, r, large, alias, value(seq, exprs[i] ?? '', c.name)) : r[alias];
+        values[c.name] = storedValue(c, text, c.hundredNs ? r[`n${i}`] : null, problems);
+      }
       const row: StoredRow = {
-        seq: Number(r.s),
+        seq,
         lsn: String(r.l),
         seqval: String(r.q),
         op: String(r.o),
@@ -133,8 +166,8 @@ export async function* readRows(db: LedgerDb, t: ResolvedTable, columns: readonl
         rowHash: String(r.h),
         chainHash: String(r.c),
         values,
-        before: image(r.b),
-        extra: image(r.x),
+        before: image(await inlineOrPieces(db, r, large, 'b', value(seq, '_before::text', '_before'))),
+        extra: image(await inlineOrPieces(db, r, large, 'x', value(seq, '_extra::text', '_extra'))),
         problems,
       };
       after = row.seq;

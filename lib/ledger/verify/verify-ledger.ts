@@ -3,7 +3,7 @@ import type { LedgerDb } from '../../data-api/client';
 import { markerKey, serializeMarker, type DigestStore, type LedgerMarker } from '../../digests/port';
 import { ConfigError } from '../../errors';
 import { readLedgerIdentity, type LedgerIdentity } from '../identity';
-import { verifyTable, type TableReport, type VerifyTableOptions } from './verify-table';
+import { failedTableReport, verifyTable, type TableReport, type VerifyTableOptions } from './verify-table';
 
 export interface LedgerReport {
   readonly ok: boolean;
@@ -38,7 +38,11 @@ export function checkIdentity(identity: LedgerIdentity | null, markers: readonly
   ];
 }
 
-/** `ledger verify`: every configured table (or one), in full or for one run's rows, and the ledger's identity. */
+/**
+ * `ledger verify`: every configured table (or one), in full or for one run's rows, and the ledger's
+ * identity. A table that cannot be verified is reported as such (not ok, its error as the problem)
+ * and the other tables are verified all the same.
+ */
 export async function verifyLedger(
   db: LedgerDb,
   store: DigestStore,
@@ -55,9 +59,20 @@ export async function verifyLedger(
   const digestNamespace = identity?.digestNamespace ?? '';
   const scope = { digestNamespace, sourceTimeZone: config.sourceTimeZone };
   const reports: TableReport[] = [];
-  for (const t of tables) reports.push(await verifyTable(db, store, t, scope, opts));
+  for (const t of tables) {
+    const begun = Date.now();
+    // One table's failure (a Data API error, an unsupported type, a digest file that is not valid JSON) is its report; the others are still verified.
+    reports.push(await verifyTable(db, store, t, scope, opts).catch((err: unknown) => failedTableReport(t, err, Date.now() - begun)));
+  }
   const onlyInDb = reports.reduce((n, r) => n + r.digestsOnlyInDb, 0);
-  const problems = checkIdentity(identity, await store.markers(), onlyInDb, store.location);
+  let markers: LedgerMarker[] = [];
+  const problems: string[] = [];
+  try {
+    markers = await store.markers();
+  } catch (err) {
+    problems.push(`the digest store's ledger markers could not be read (${store.location}): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+  }
+  problems.push(...checkIdentity(identity, markers, onlyInDb, store.location));
   return {
     ok: problems.length === 0 && reports.every((r) => r.ok),
     ledgerId: identity?.ledgerId ?? null,

@@ -36,6 +36,8 @@ export interface TableReport {
   readonly firstBadRow: BadRow | null;
   /** Problems not tied to one row: digests missing or different in the database or the store, rows missing at the end. */
   readonly problems: string[];
+  /** Why the table could not be verified (`Name: message`: a Data API error, an unsupported column type, a digest file that is not valid JSON), or null. */
+  readonly error: string | null;
   readonly ms: number;
 }
 
@@ -139,9 +141,37 @@ export async function verifyTable(db: LedgerDb, store: DigestStore, t: ResolvedT
       digestsOnlyInStore: compared.onlyInStore,
       firstBadRow,
       problems,
+      error: null,
       ms: Date.now() - started,
     };
   }
+}
+
+/**
+ * The report of a table whose verification threw: not ok, with the error (it names the table, and the
+ * digest file when the store's copy could not be read) as its problem, so `ledger verify` goes on with
+ * the other tables and still fails.
+ */
+export function failedTableReport(t: ResolvedTable, err: unknown, ms: number): TableReport {
+  const table = `ledger.${t.historyTable}`;
+  const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return {
+    captureInstance: t.captureInstance,
+    table,
+    ok: false,
+    rows: 0,
+    fromSeq: 0,
+    lastSeq: 0,
+    chainHead: '',
+    digests: 0,
+    lateRows: 0,
+    digestsOnlyInDb: 0,
+    digestsOnlyInStore: 0,
+    firstBadRow: null,
+    problems: [`${t.captureInstance} (${table}) could not be verified: ${error}`],
+    error,
+    ms,
+  };
 }
 
 function checkSeq(row: StoredRow, expectedSeq: number): string | null {
