@@ -1,19 +1,13 @@
 import type { OpenEnvironment, OpenLedger } from '../spec';
 import { openLocalEnvironment, openLocalLedger, type LocalLedgerOptions, type LocalOptions } from '../../local/environment';
 import { replayQuarantine } from '../../functions/run/replay/replay-quarantine';
-import { readQuarantine } from '../../lib/ledger/quarantine-rows';
+import { readQuarantine, type QuarantineRow } from '../../lib/ledger/quarantine-rows';
 import { table } from '../format';
 
-export interface QuarantinedRow {
-  readonly runId: string;
-  readonly captureInstance: string;
-  readonly lsn: string;
-  readonly seqval: string;
-  readonly op: string;
-  readonly commitTime: string;
+/** A quarantined change as `quarantine list --json` prints it: the stored row with its reasons parsed. */
+export type QuarantinedRow = Omit<QuarantineRow, 'id' | 'rowData' | 'reasons'> & {
   readonly reasons: { rule: string; column?: string; message: string }[];
-  readonly quarantinedAt: string;
-}
+};
 
 /**
  * Rows the rules refused, newest first, with every reason; the original row only with --json. Read
