@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { assertSnapshotContinuable, snapshotWindows, type RecordedSnapshot } from '../../functions/run/plan/snapshot-plan';
+import { rangeBatches } from '../../functions/run/plan/ledger-state';
+import { assertSnapshotContinuable, rangesPerIteration, snapshotWindows, type RecordedSnapshot } from '../../functions/run/plan/snapshot-plan';
 import { MAX_PARTS, newerInstance, planAcrossInstances, splitIntoParts } from '../../functions/run/plan/source-plan';
 import { byTable, verifyParts } from '../../lib/pipeline/batch';
 import { parseConfig } from '../../lib/config/load';
@@ -61,7 +62,11 @@ describe('snapshot key ranges', () => {
 });
 
 describe('snapshot planning', () => {
-  const snap = (committed: number[]): RecordedSnapshot => ({ startLsn: L(100), ranges: rangesFromBoundaries([['1'], ['2'], ['3'], ['4']]), committed: new Set(committed) });
+  /** As the ledger returns it: counts and the uncommitted ranges (readRecordedSnapshot reads at most what one iteration takes). */
+  const snap = (committed: number[], limit = 100): RecordedSnapshot => {
+    const ranges = rangesFromBoundaries([['1'], ['2'], ['3'], ['4']]);
+    return { startLsn: L(100), rangeCount: ranges.length, committedCount: committed.length, pending: ranges.filter((r) => !committed.includes(r.index)).slice(0, limit) };
+  };
 
   test('the uncommitted ranges in key order, as many as the budget holds (at least one)', () => {
     const { windows, truncated } = snapshotWindows(table, snap([0, 2]), 10, 25);
@@ -70,6 +75,24 @@ describe('snapshot planning', () => {
     expect(windows.every((w) => w.fromLsn === L(100) && w.afterLsn === null && !w.empty)).toBe(true);
     expect(snapshotWindows(table, snap([]), 1000, 5).windows).toHaveLength(1);
     expect(snapshotWindows(table, snap([0, 1, 2, 3]), 10, 100)).toMatchObject({ truncated: false, windows: [{ snapshot: { range: 4, after: ['4'], upTo: null } }] });
+  });
+
+  test('only the ranges read are planned; more left than were read is truncated', () => {
+    expect(rangesPerIteration(10, 25)).toBe(2);
+    expect(rangesPerIteration(1000, 5)).toBe(1);
+    const { windows, truncated } = snapshotWindows(table, snap([0], 2), 10, 25);
+    expect(windows.map((w) => w.snapshot?.range)).toEqual([1, 2]);
+    expect(windows.every((w) => w.snapshot?.ranges === 5)).toBe(true);
+    expect(truncated).toBe(true);
+  });
+
+  test('ranges are recorded in INSERTs of bounded size, each range once, in order', () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => ({ index: i, after: i === 0 ? null : [`key-${i}`], upTo: [`key-${i + 1}`] }));
+    const batches = rangeBatches(many, 64 * 1024);
+    expect(batches.length).toBeGreaterThan(1);
+    expect(batches.every((b) => Buffer.byteLength(JSON.stringify(b)) <= 64 * 1024)).toBe(true);
+    expect(batches.flat()).toEqual(many);
+    expect(rangeBatches([{ index: 0, after: null, upTo: ['x'.repeat(100)] }], 10)).toHaveLength(1);
   });
 
   test('every range committed: one empty window sets the watermark to the snapshot LSN', () => {

@@ -8,7 +8,7 @@ import type { Runtime } from '../../../lib/runtime/runtime';
 import type { CaptureInstanceInfo, WindowPlan } from '../../../lib/source/port';
 import { readPositions, readRecordedSnapshot, recordSnapshot, type LedgerPositions } from './ledger-state';
 import { perTableBudget, redistribute, summarizePlan, toWindow, windowStart, type TablePosition } from './plan-windows';
-import { assertSnapshotContinuable, snapshotWindows } from './snapshot-plan';
+import { assertSnapshotContinuable, rangesPerIteration, snapshotWindows } from './snapshot-plan';
 import { newerInstance, planAcrossInstances, splitIntoParts, type TableInstances } from './source-plan';
 
 /** The capture instance serving the table now (the configured one until a switch-over is recorded) and any newer one. */
@@ -71,10 +71,11 @@ async function plan(input: PlanInput, rt: Runtime): Promise<PlanOutput> {
     const inst = instancesFor(table, positions, all);
     const watermark = positions.watermarks.get(table.captureInstance) ?? null;
     if (table.initialSnapshot && watermark === null) {
-      let snap = await readRecordedSnapshot(rt.db, table.captureInstance);
+      const take = rangesPerIteration(rt.config.snapshotRangeRows, budget);
+      let snap = await readRecordedSnapshot(rt.db, table.captureInstance, take);
       if (!snap) {
         await recordSnapshot(rt.db, table.captureInstance, input.runId, await rt.source.planSnapshot(inst.active.captureInstance, rt.config.snapshotRangeRows));
-        snap = await readRecordedSnapshot(rt.db, table.captureInstance);
+        snap = await readRecordedSnapshot(rt.db, table.captureInstance, take);
       }
       if (!snap) throw new Error(`${table.captureInstance}: the snapshot just recorded cannot be read back from ledger.snapshots`);
       assertSnapshotContinuable(table, snap, await rt.source.getMinLsn(inst.active.captureInstance));

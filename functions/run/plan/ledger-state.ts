@@ -25,22 +25,60 @@ export async function readPositions(db: LedgerDb): Promise<LedgerPositions> {
 
 const keyTuple = (v: unknown): readonly string[] | null => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? keyTuple(JSON.parse(v)) : null);
 
-export async function readRecordedSnapshot(db: LedgerDb, ci: string): Promise<RecordedSnapshot | null> {
-  const head = await db.execute(`SELECT encode(start_lsn, 'hex') AS start_lsn FROM ledger.snapshots WHERE capture_instance = :ci`, { ci });
-  const row = head.rows[0];
-  if (!row) return null;
-  const ranges = await db.execute(
-    `SELECT r.range_index, r.after_key::text AS after_key, r.up_to_key::text AS up_to_key, (c.range_index IS NOT NULL) AS done
-       FROM ledger.snapshot_ranges r LEFT JOIN ledger.snapshot_ranges_committed c USING (capture_instance, range_index)
-      WHERE r.capture_instance = :ci ORDER BY r.range_index`,
+/**
+ * The recorded snapshot of a table: its counts and its first `limit` uncommitted ranges (one bounded
+ * response, whatever the number of ranges), or null when none is recorded.
+ */
+export async function readRecordedSnapshot(db: LedgerDb, ci: string, limit: number): Promise<RecordedSnapshot | null> {
+  const head = await db.execute(
+    `SELECT encode(s.start_lsn, 'hex') AS start_lsn, s.ranges,
+            (SELECT count(*) FROM ledger.snapshot_ranges_committed c WHERE c.capture_instance = s.capture_instance) AS committed
+       FROM ledger.snapshots s WHERE s.capture_instance = :ci`,
     { ci },
   );
-  const list: SnapshotRange[] = ranges.rows.map((r) => ({ index: Number(r.range_index), after: keyTuple(r.after_key), upTo: keyTuple(r.up_to_key) }));
-  const committed = new Set(ranges.rows.filter((r) => r.done === true || r.done === 't').map((r) => Number(r.range_index)));
-  return { startLsn: normalizeLsn(String(row.start_lsn)), ranges: list, committed };
+  const row = head.rows[0];
+  if (!row) return null;
+  const pending = await db.execute(
+    `SELECT r.range_index, r.after_key::text AS after_key, r.up_to_key::text AS up_to_key
+       FROM ledger.snapshot_ranges r
+      WHERE r.capture_instance = :ci
+        AND NOT EXISTS (SELECT 1 FROM ledger.snapshot_ranges_committed c WHERE c.capture_instance = r.capture_instance AND c.range_index = r.range_index)
+      ORDER BY r.range_index LIMIT :limit`,
+    { ci, limit: Math.min(Math.max(1, limit), MAX_PENDING_READ) },
+  );
+  return {
+    startLsn: normalizeLsn(String(row.start_lsn)),
+    rangeCount: Number(row.ranges),
+    committedCount: Number(row.committed),
+    pending: pending.rows.map((r) => ({ index: Number(r.range_index), after: keyTuple(r.after_key), upTo: keyTuple(r.up_to_key) })),
+  };
 }
 
-/** Records a planned snapshot once (a concurrent or repeated planning keeps the first). */
+/** Pending ranges read per planning at most (a range's keys are small; this keeps the response far below 1 MiB). */
+export const MAX_PENDING_READ = 1000;
+/** Serialized ranges per INSERT at most: a request far below the Data API's 4 MiB. */
+export const MAX_RANGE_BATCH_BYTES = 512 * 1024;
+
+/** Splits ranges into batches whose JSON stays under `maxBytes` (a batch holds at least one range). Pure. */
+export function rangeBatches(ranges: readonly SnapshotRange[], maxBytes = MAX_RANGE_BATCH_BYTES): SnapshotRange[][] {
+  const batches: SnapshotRange[][] = [];
+  let current: SnapshotRange[] = [];
+  let bytes = 2;
+  for (const r of ranges) {
+    const size = Buffer.byteLength(JSON.stringify(r)) + 1;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      batches.push(current);
+      current = [];
+      bytes = 2;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/** Records a planned snapshot once (a concurrent or repeated planning keeps the first), its ranges in batched INSERTs. */
 export async function recordSnapshot(db: LedgerDb, ci: string, runId: string, plan: SnapshotPlan): Promise<void> {
   await db.transaction(async (tx) => {
     const ins = await tx.execute(
@@ -49,10 +87,12 @@ export async function recordSnapshot(db: LedgerDb, ci: string, runId: string, pl
       { ci, lsn: plan.startLsn, ranges: plan.ranges.length, runId },
     );
     if (ins.rows.length === 0) return;
-    for (const r of plan.ranges) {
+    for (const batch of rangeBatches(plan.ranges)) {
       await tx.execute(
-        `INSERT INTO ledger.snapshot_ranges (capture_instance, range_index, after_key, up_to_key) VALUES (:ci, :index, :after, :upTo)`,
-        { ci, index: r.index, after: r.after ? json(r.after) : null, upTo: r.upTo ? json(r.upTo) : null },
+        `INSERT INTO ledger.snapshot_ranges (capture_instance, range_index, after_key, up_to_key)
+         SELECT :ci, (e ->> 'index')::integer, nullif(e -> 'after', 'null'::jsonb), nullif(e -> 'upTo', 'null'::jsonb)
+           FROM jsonb_array_elements(CAST(:ranges AS jsonb)) e`,
+        { ci, ranges: json(batch) },
       );
     }
   });
