@@ -20,6 +20,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LOCAL_CLUSTER_ARN, LOCAL_SECRET_ARN } from '../local/environment';
+import { batchBySize } from '../lib/data-api/batch-by-size';
 import { qualified, quoteIdent } from '../lib/sql/ident';
 import type { BenchEnvironment, CallCounts } from './environment';
 import { copyIn, copyOut, withClient } from './pg';
@@ -154,22 +155,7 @@ async function naiveBaseline(be: BenchEnvironment, samples: readonly Sample[], t
 
 /** Parameter sets per call: as many rows as fit ~3 MiB of request (the service's limit is 4 MiB). */
 function splitSets(rows: readonly (string | null)[][], maxBytes: number): SqlParameter[][][] {
-  const calls: SqlParameter[][][] = [];
-  let cur: SqlParameter[][] = [];
-  let size = 0;
-  for (const row of rows) {
-    const p = rowParameters(row);
-    const bytes = Buffer.byteLength(JSON.stringify(p));
-    if (cur.length > 0 && size + bytes > maxBytes) {
-      calls.push(cur);
-      cur = [];
-      size = 0;
-    }
-    cur.push(p);
-    size += bytes;
-  }
-  if (cur.length > 0) calls.push(cur);
-  return calls;
+  return batchBySize(rows.map(rowParameters), (p) => Buffer.byteLength(JSON.stringify(p)), maxBytes);
 }
 
 async function batchBaseline(be: BenchEnvironment, samples: readonly Sample[], total: number): Promise<BaselineFigures & { rowsPerCall: number }> {

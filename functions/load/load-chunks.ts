@@ -1,5 +1,6 @@
 import type { ChunkStore } from '../../lib/chunks/port';
 import type { ResolvedTable } from '../../lib/config/resolve';
+import { batchBySize } from '../../lib/data-api/batch-by-size';
 import type { LedgerDb } from '../../lib/data-api/client';
 import { jsonText } from '../../lib/data-api/params';
 import { MAX_PARAMETER_BYTES, QUARANTINE_INSERT_SQL, stageInsertSql } from '../../lib/ledger/stage-sql';
@@ -10,21 +11,7 @@ export { MAX_PARAMETER_BYTES };
 
 /** Splits rows into batches whose JSON (as it travels, escaped inside a string) stays under `maxBytes`. */
 export function splitBySize<T>(rows: readonly T[], maxBytes: number): T[][] {
-  const batches: T[][] = [];
-  let current: T[] = [];
-  let size = 2;
-  for (const row of rows) {
-    const bytes = Buffer.byteLength(JSON.stringify(JSON.stringify(row))) + 1;
-    if (current.length > 0 && size + bytes > maxBytes) {
-      batches.push(current);
-      current = [];
-      size = 2;
-    }
-    current.push(row);
-    size += bytes;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return batchBySize(rows, (row) => Buffer.byteLength(JSON.stringify(JSON.stringify(row))), maxBytes);
 }
 
 /** The NDJSON lines of a chunk object as text: rows written by ChunkWriter, one JSON object per line. */
@@ -46,21 +33,7 @@ async function readLines(store: ChunkStore, key: string): Promise<string[]> {
  * escaped inside a string) stays under `maxBytes`. The rows are never parsed or re-serialised.
  */
 export function splitLinesBySize(lines: readonly string[], maxBytes: number): string[][] {
-  const batches: string[][] = [];
-  let current: string[] = [];
-  let size = 2;
-  for (const line of lines) {
-    const bytes = Buffer.byteLength(JSON.stringify(line)) + 1;
-    if (current.length > 0 && size + bytes > maxBytes) {
-      batches.push(current);
-      current = [];
-      size = 2;
-    }
-    current.push(line);
-    size += bytes;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return batchBySize(lines, (line) => Buffer.byteLength(JSON.stringify(line)), maxBytes);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { batchBySize } from '../../../lib/data-api/batch-by-size';
 import type { LedgerDb } from '../../../lib/data-api/client';
 import { json } from '../../../lib/data-api/params';
 import { normalizeLsn } from '../../../lib/lsn';
@@ -61,21 +62,7 @@ export const MAX_RANGE_BATCH_BYTES = 512 * 1024;
 
 /** Splits ranges into batches whose JSON stays under `maxBytes` (a batch holds at least one range). Pure. */
 export function rangeBatches(ranges: readonly SnapshotRange[], maxBytes = MAX_RANGE_BATCH_BYTES): SnapshotRange[][] {
-  const batches: SnapshotRange[][] = [];
-  let current: SnapshotRange[] = [];
-  let bytes = 2;
-  for (const r of ranges) {
-    const size = Buffer.byteLength(JSON.stringify(r)) + 1;
-    if (current.length > 0 && bytes + size > maxBytes) {
-      batches.push(current);
-      current = [];
-      bytes = 2;
-    }
-    current.push(r);
-    bytes += size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return batchBySize(ranges, (r) => Buffer.byteLength(JSON.stringify(r)), maxBytes);
 }
 
 /** Records a planned snapshot once (a concurrent or repeated planning keeps the first), its ranges in batched INSERTs. */
