@@ -1,5 +1,5 @@
 import { createRole, guardFunctions, MIGRATING_BY_MIGRATOR, MIGRATOR_ROLE, OWNER_ROLE, WRITER_ROLE } from './enforcement';
-import type { Migration } from './migrations';
+import type { Migration } from './migration';
 
 /**
  * Bookkeeping the writer cannot rewrite, and digests that cover it (docs/ledger.md "Bookkeeping"):

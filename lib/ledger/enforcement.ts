@@ -1,6 +1,6 @@
 import type { ResolvedTable } from '../config/resolve';
 import { qualified, quoteIdent } from '../sql/ident';
-import type { Migration } from './migrations';
+import type { Migration } from './migration';
 
 /**
  * Immutability in depth (docs/ledger.md):

@@ -1,17 +1,11 @@
 import { BOOKKEEPING_MIGRATION } from './bookkeeping-enforcement';
 import { ENFORCEMENT_MIGRATION, protectTableDdl } from './enforcement';
+import type { Migration } from './migration';
 
 /**
- * Versioned migrations of the ledger database's fixed part (bookkeeping, functions). Each is a list
- * of single statements, because the Data API runs one statement per call. The per-table part
- * (history and staging tables) is generated from the config: see table-ddl.ts.
+ * Versioned migrations of the ledger database's fixed part (bookkeeping, functions), in order. The
+ * per-table part (history and staging tables) is generated from the config: see table-ddl.ts.
  */
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly statements: readonly string[];
-}
-
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
