@@ -1,5 +1,6 @@
 import type { LedgerDb } from '../../data-api/client';
 import type { DigestRecord } from '../../digests/port';
+import { compareLsn } from '../../lsn';
 import { COVERAGE_AGGREGATES, IN_WINDOW } from '../quarantine-coverage';
 
 /** A digest that records the watermark window its commit moved the table over (migration 15 on). */
@@ -12,7 +13,7 @@ const name = (d: DigestRecord): string => `run ${d.runId} iteration ${d.iteratio
 export function windowDigests(reference: readonly DigestRecord[]): WindowDigest[] {
   return reference
     .filter((d): d is WindowDigest => d.toLsn !== undefined && d.late !== true)
-    .sort((a, b) => (a.toLsn === b.toLsn ? (a.fromLsn ?? '').localeCompare(b.fromLsn ?? '') : a.toLsn.localeCompare(b.toLsn)));
+    .sort((a, b) => compareLsn(a.toLsn, b.toLsn) || compareLsn(a.fromLsn ?? '', b.fromLsn ?? ''));
 }
 
 export interface Watermark {
@@ -44,7 +45,7 @@ export function checkWindows(ci: string, windows: readonly WindowDigest[], water
   } else if (watermark.lsn !== last.toLsn) {
     problems.push(
       `the watermark of ${ci} is ${hex(watermark.lsn)} (run ${watermark.runId}) but the last digest, of ${name(last)}, moved it to ${hex(last.toLsn)} — ` +
-        `the watermark was changed outside a commit: ${watermark.lsn > last.toLsn ? 'the changes in between would never be read' : 'changes would be read twice'}`,
+        `the watermark was changed outside a commit: ${compareLsn(watermark.lsn, last.toLsn) > 0 ? 'the changes in between would never be read' : 'changes would be read twice'}`,
     );
   } else if (!windows.some((d) => d.toLsn === watermark.lsn && d.runId === watermark.runId)) {
     problems.push(`the watermark of ${ci} names run ${watermark.runId}, but no digest of that run ends at ${hex(watermark.lsn)}`);
