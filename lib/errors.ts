@@ -79,3 +79,6 @@ export class LeaseHeldError extends CdcLedgerError {}
 
 /** Permanent: this run's lease expired and another run took it over; this run must stop. */
 export class LeaseLostError extends CdcLedgerError {}
+
+/** Permanent: the ledger's schema is older than this code (a table lacks a column or hash version it needs): run `cdc-ledger migrate`. */
+export class LedgerNotMigratedError extends CdcLedgerError {}

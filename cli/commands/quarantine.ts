@@ -26,6 +26,7 @@ export async function quarantineList(local: LocalLedgerOptions, opts: { run?: st
         lsn: r.lsn,
         seqval: r.seqval,
         op: r.op,
+        commandId: r.commandId,
         commitTime: r.commitTime,
         reasons: JSON.parse(r.reasons ?? '[]') as QuarantinedRow['reasons'],
         quarantinedAt: r.quarantinedAt,

@@ -49,7 +49,7 @@ export function quarantineRow(r: RejectedRow, limit = MAX_ROW_BYTES): RejectedRo
   const build = (): RejectedRow => {
     const after = images[0]?.values ?? {};
     const before = r.before ? (images[1]?.values ?? {}) : null;
-    const base = { lsn: r.lsn, seqval: r.seqval, op: r.op, commitTime: r.commitTime, row: after, before, reasons: r.reasons.map(storableReason) };
+    const base = { lsn: r.lsn, seqval: r.seqval, commandId: r.commandId, op: r.op, commitTime: r.commitTime, row: after, before, reasons: r.reasons.map(storableReason) };
     return Object.keys(withheld).length > 0 ? { ...base, withheld } : base;
   };
   let row = build();

@@ -1,5 +1,6 @@
 import type { ResolvedTable } from '../../lib/config/resolve';
 import { SchemaDriftError } from '../../lib/errors';
+import { CHANGE_ORDER_NAME } from '../../lib/ledger/change-order';
 import { rowHash } from '../../lib/ledger/row-hash';
 import type { LedgerRow, RejectedRow, RejectionReason } from '../../lib/pipeline/ledger-row';
 import type { CdcChangeRow } from '../../lib/source/port';
@@ -127,6 +128,7 @@ function rejectedRow(change: CdcChangeRow, op: string, before: CdcChangeRow | nu
     rejected: quarantineRow({
       lsn: change.lsn,
       seqval: change.seqval,
+      commandId: change.commandId,
       op,
       commitTime: change.commitTime,
       row: change.values,
@@ -161,6 +163,7 @@ export function transformChange(
   const row = {
     lsn: change.lsn,
     seqval: change.seqval,
+    commandId: change.commandId,
     op,
     validFrom: validFrom.value,
     values,
@@ -183,7 +186,8 @@ export function isNoOpUpdate(change: CdcChangeRow, before: CdcChangeRow | null):
 
 /**
  * Pairs each update's before-image (operation 3) with the after-image (operation 4) that follows it
- * in (lsn, seqval, operation) order, across chunk boundaries.
+ * in source order (lib/ledger/change-order.ts), across chunk boundaries: an update's two images share
+ * lsn, command id and seqval, so they are adjacent.
  */
 export class UpdatePairer {
   private pending: CdcChangeRow | null = null;
@@ -215,7 +219,7 @@ export class UpdatePairer {
       throw new SchemaDriftError(
         `update before-image at LSN 0x${p.lsn}, seqval 0x${p.seqval} has no after-image` +
           (next ? ` (next change: LSN 0x${next.lsn}, operation ${next.operation})` : ' (end of window)') +
-          `; the change stream is not in (lsn, seqval, operation) order — check the source adapter`,
+          `; the change stream is not in ${CHANGE_ORDER_NAME} order — check the source adapter`,
       );
     }
   }

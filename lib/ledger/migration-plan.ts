@@ -6,7 +6,9 @@ import { qualified, quoteIdent } from '../sql/ident';
 import { appendOnlyTriggerNames, protectHistoryDdl } from './enforcement';
 import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { querySurfaceDdl, sharedSurfaceDdl, surfaceName } from './query-surface';
-import { addColumnDdl, createHistoryDdl, createStageDdl, stageAttemptDdl, storedColumns, SYSTEM_COLUMNS } from './table-ddl';
+import { HASH_VERSIONS_MIGRATION, readHashVersions, recordVersionStatements } from './hash-versions';
+import { HASH_VERSION } from './row-hash';
+import { addColumnDdl, commandIdDdl, createHistoryDdl, createStageDdl, stageAttemptDdl, storedColumns, SYSTEM_COLUMNS } from './table-ddl';
 
 /**
  * What `migrate` would change, read from the ledger's catalog before anything is written: the
@@ -134,7 +136,7 @@ async function hasNonNull(db: Reader, schema: 'ledger' | 'ledger_stage', table: 
 }
 
 /** The plan for one configured capture instance: only what its tables, triggers, registration and surface lack. */
-async function planTable(db: Reader, t: ResolvedTable, bookkeeping: boolean, opts: PlanOptions, pruned: string[], kept: string[]): Promise<MigrationStep | null> {
+async function planTable(db: Reader, t: ResolvedTable, bookkeeping: boolean, hashVersions: boolean, opts: PlanOptions, pruned: string[], kept: string[]): Promise<MigrationStep | null> {
   const history = bookkeeping ? await columnsOf(db, 'ledger', t.historyTable) : [];
   const stage = bookkeeping ? await columnsOf(db, 'ledger_stage', t.stageTable) : [];
   const stored = storedColumns(t);
@@ -155,6 +157,10 @@ async function planTable(db: Reader, t: ResolvedTable, bookkeeping: boolean, opt
     statements.push(...createHistoryDdl(t).map(plain), ...protectHistoryDdl(t).map(plain));
     changes.push(`create ledger.${t.historyTable}`);
   } else {
+    if (!history.includes('_command_id')) {
+      statements.push(plain(commandIdDdl(t, 'ledger')));
+      changes.push(`add _command_id to ledger.${t.historyTable} (order by __$command_id, hash version 2 from its next row)`);
+    }
     const missing = stored.filter((c) => !history.includes(c.name));
     statements.push(...missing.map((c) => plain(addColumnDdl(t, 'ledger', c))));
     if (missing.length > 0) changes.push(`add ${missing.map((c) => c.name).join(', ')} to ledger.${t.historyTable}`);
@@ -175,6 +181,7 @@ async function planTable(db: Reader, t: ResolvedTable, bookkeeping: boolean, opt
       statements.push(...stageAttemptDdl(t).map(plain));
       changes.push(`stage ledger_stage.${t.stageTable} per run attempt`);
     }
+    if (!stage.includes('_command_id')) statements.push(plain(commandIdDdl(t, 'ledger_stage')));
     const missing = stored.filter((c) => !stage.includes(c.name));
     statements.push(...missing.map((c) => plain(addColumnDdl(t, 'ledger_stage', c))));
   }
@@ -226,6 +233,10 @@ async function planTable(db: Reader, t: ResolvedTable, bookkeeping: boolean, opt
     });
     if (history.length > 0) changes.push(`register the configured columns of ${t.captureInstance}`);
   }
+  // After the registration: the version's first _seq is read under the registration's lock (taken first, below).
+  const versions = recordVersionStatements(t, hashVersions ? await readHashVersions(db, t.captureInstance) : []);
+  statements.push(...versions);
+  if (versions.length > 0 && history.length > 0) changes.push(`record hash version ${HASH_VERSION} for ${t.captureInstance} from its next row`);
   if (statements.length === 0) return null;
   // A commit takes the registration's row lock before the history table: so does migrate (no deadlock).
   if (registered) statements.unshift({ sql: `SELECT 1 FROM ledger.capture_instances WHERE capture_instance = :ci FOR UPDATE`, params: { ci: t.captureInstance } });
@@ -271,7 +282,10 @@ async function planPrune(db: Reader, config: PipelineConfig, opts: PlanOptions, 
         `DROP TABLE IF EXISTS ${qualified('ledger_stage', target)}`,
       ]
         .map(plain)
-        .concat([{ sql: `DELETE FROM ledger.capture_instances WHERE capture_instance = :ci`, params: { ci } }]),
+        .concat([
+          { sql: `DELETE FROM ledger.hash_versions WHERE capture_instance = :ci`, params: { ci } },
+          { sql: `DELETE FROM ledger.capture_instances WHERE capture_instance = :ci`, params: { ci } },
+        ]),
     });
   }
   return steps;
@@ -301,8 +315,10 @@ export async function planMigration(db: Reader, config: PipelineConfig, opts: Pl
   }
   // Bookkeeping exists when migration 1 ran before this plan; otherwise every table is new.
   const bookkeeping = done.has(1);
+  // ledger.hash_versions exists when its migration ran before this plan; otherwise no version is recorded yet.
+  const hashVersions = done.has(HASH_VERSIONS_MIGRATION.version);
   for (const t of config.tables) {
-    const step = await planTable(db, t, bookkeeping, opts, pruned, kept);
+    const step = await planTable(db, t, bookkeeping, hashVersions, opts, pruned, kept);
     if (step) steps.push(step);
   }
   // The shared views after the tables they read, and before --prune drops a table they may still read.

@@ -1,4 +1,5 @@
 import { BOOKKEEPING_MIGRATION } from './bookkeeping-enforcement';
+import { HASH_VERSIONS_MIGRATION } from './hash-versions';
 import { ENFORCEMENT_MIGRATION, protectTableDdl } from './enforcement';
 import type { Migration } from './migration';
 
@@ -206,6 +207,7 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   BOOKKEEPING_MIGRATION,
+  HASH_VERSIONS_MIGRATION,
 ];
 
 export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS public.cdc_ledger_migrations (

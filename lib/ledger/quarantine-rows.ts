@@ -11,6 +11,8 @@ export interface QuarantineRow {
   readonly lsn: string;
   readonly seqval: string;
   readonly op: string;
+  /** __$command_id of the change; null where the source had none or it was quarantined before hash version 2. */
+  readonly commandId: number | null;
   readonly commitTime: string;
   /** UTC, to the second: `2026-03-01T12:00:00Z`. */
   readonly quarantinedAt: string;
@@ -47,7 +49,7 @@ export async function* readQuarantine(db: LedgerDb, q: QuarantineQuery): AsyncGe
   const large = [...(q.reasons ? ['reasons'] : []), ...(q.rowData ? ['row_data'] : [])];
   const descending = q.order === 'newest first';
   const inner =
-    `SELECT q.id, q.run_id, q.capture_instance, encode(q.lsn, 'hex') AS lsn, encode(q.seqval, 'hex') AS seqval, q.op, q.commit_time, ` +
+    `SELECT q.id, q.run_id, q.capture_instance, encode(q.lsn, 'hex') AS lsn, encode(q.seqval, 'hex') AS seqval, q.op, q.command_id, q.commit_time, ` +
     `to_char(q.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at` +
     large.map((c) => `, q.${c}::text AS ${c}`).join('') +
     ` FROM ledger.quarantine q WHERE (CAST(:run AS text) IS NULL OR q.run_id = CAST(:run AS text))` +
@@ -55,7 +57,7 @@ export async function* readQuarantine(db: LedgerDb, q: QuarantineQuery): AsyncGe
     ` AND (CAST(:after AS bigint) IS NULL OR q.id ${descending ? '<' : '>'} CAST(:after AS bigint))` +
     ` ORDER BY q.id ${descending ? 'DESC' : 'ASC'} LIMIT :limit`;
   const sql =
-    `SELECT p.id::text AS id, p.run_id, p.capture_instance, p.lsn, p.seqval, p.op, p.commit_time, p.created_at` +
+    `SELECT p.id::text AS id, p.run_id, p.capture_instance, p.lsn, p.seqval, p.op, p.command_id, p.commit_time, p.created_at` +
     (large.length > 0 ? `, ${inlineSelect(large.map((c) => ({ expr: `p.${c}`, alias: c })))}` : '') +
     ` FROM (${inner}) p ORDER BY p.id ${descending ? 'DESC' : 'ASC'}`;
   const params: Record<string, ParamValue> = { run: q.runId ?? null };
@@ -78,6 +80,7 @@ export async function* readQuarantine(db: LedgerDb, q: QuarantineQuery): AsyncGe
         lsn: String(r.lsn),
         seqval: String(r.seqval),
         op: String(r.op),
+        commandId: r.command_id === null || r.command_id === undefined ? null : Number(r.command_id),
         commitTime: String(r.commit_time),
         quarantinedAt: String(r.created_at),
         rowData: q.rowData ? await inlineOrPieces(db, r, big, 'row_data', value(id, 'row_data')) : null,

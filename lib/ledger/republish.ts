@@ -83,7 +83,7 @@ async function disproof(db: LedgerDb, t: ResolvedTable, d: DigestRecord, anchor:
   let max: string | null = null;
   for await (const row of readRows(db, t, await businessColumns(db, t), d.firstSeq - 1, d.lastSeq)) {
     if (row.runId !== d.runId) return `_seq ${row.seq} belongs to run ${row.runId}, not ${d.runId}`;
-    if (row.problems.length > 0 || rowHash(row) !== row.rowHash) return `the row at _seq ${row.seq} does not recompute to its row hash`;
+    if (row.problems.length > 0 || rowHash(row, row.hashVersion) !== row.rowHash) return `the row at _seq ${row.seq} does not recompute to its row hash`;
     head = chainStep(head, row.rowHash);
     if (head !== row.chainHash) return `the chain breaks at _seq ${row.seq}`;
     if (min === null || row.lsn < min) min = row.lsn;

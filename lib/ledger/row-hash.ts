@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Canonical row hash, version 1 (docs/hashing.md). An auditor can reimplement it from this:
+ * Canonical row hash, version 2 (docs/hashing.md). An auditor can reimplement it from this:
  *
  *   lines  = one line per present field, "<key>=<JSON string of the value>"
  *   keys   = "_lsn", "_seqval", "_op", "_valid_from",
+ *            "_command_id" (decimal) when the change has one (version 2 only),
  *            each business column with a non-NULL value (its ledger column name),
  *            "_before.<column>" for each non-NULL value of an update's before-image,
  *            "_extra.<source column>" for each non-NULL column the config does not know yet
- *   text   = "cdc-ledger row v1\n" + lines sorted by key (code-unit order) joined with "\n"
+ *   text   = "cdc-ledger row v<version>\n" + lines sorted by key (code-unit order) joined with "\n"
  *   hash   = lower-case hex SHA-256 of the UTF-8 text
  *
  * Values are the canonical text of lib/types/canonical.ts (exact decimals at the column's scale,
@@ -17,12 +18,18 @@ import { createHash } from 'node:crypto';
  * earlier hash valid. The 100-ns companion columns are not fields of their own: their digit is part
  * of their column's value.
  */
-export const HASH_VERSION = 1;
+/** The version every new row is hashed with. */
+export const HASH_VERSION = 2;
+/** Every version a ledger may hold (ledger.hash_versions says from which _seq of a table each applies). */
+export const HASH_VERSIONS = [1, 2] as const;
+export type HashVersion = (typeof HASH_VERSIONS)[number];
 export const GENESIS_CHAIN_HEAD = '0'.repeat(64);
 
 export interface HashableRow {
   readonly lsn: string;
   readonly seqval: string;
+  /** __$command_id; null where the source has none. Hashed from version 2 on. */
+  readonly commandId: number | null;
   readonly op: string;
   readonly validFrom: string;
   readonly values: Readonly<Record<string, string | null>>;
@@ -30,13 +37,18 @@ export interface HashableRow {
   readonly extra: Readonly<Record<string, string | null>> | null;
 }
 
-export function canonicalRowText(row: HashableRow): string {
+/**
+ * Version 1 (rows appended before `cdc-ledger migrate` recorded version 2 for their table) has no
+ * `_command_id` line; a version-1 row never had a command id stored.
+ */
+export function canonicalRowText(row: HashableRow, version: HashVersion = HASH_VERSION): string {
   const lines: [string, string][] = [
     ['_lsn', row.lsn],
     ['_seqval', row.seqval],
     ['_op', row.op],
     ['_valid_from', row.validFrom],
   ];
+  if (version >= 2 && row.commandId !== null) lines.push(['_command_id', String(row.commandId)]);
   const add = (prefix: string, values: Readonly<Record<string, string | null>> | null): void => {
     if (!values) return;
     for (const [k, v] of Object.entries(values)) if (v !== null) lines.push([`${prefix}${k}`, v]);
@@ -45,11 +57,11 @@ export function canonicalRowText(row: HashableRow): string {
   add('_before.', row.before);
   add('_extra.', row.extra);
   lines.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return `cdc-ledger row v${HASH_VERSION}\n${lines.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n')}`;
+  return `cdc-ledger row v${version}\n${lines.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n')}`;
 }
 
-export function rowHash(row: HashableRow): string {
-  return createHash('sha256').update(canonicalRowText(row), 'utf8').digest('hex');
+export function rowHash(row: HashableRow, version: HashVersion = HASH_VERSION): string {
+  return createHash('sha256').update(canonicalRowText(row, version), 'utf8').digest('hex');
 }
 
 /** chain_n = SHA-256(chain_(n-1) bytes || row_hash_n bytes); the head before the first row is 32 zero bytes. */

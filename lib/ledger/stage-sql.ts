@@ -54,7 +54,7 @@ export function timestampInputSql(t: string, then: (text: string) => string = (x
  */
 export function stageInsertSql(t: ResolvedTable): string {
   const stored = storedColumns(t);
-  const cols = ['_run_id', '_iteration', '_attempt', '_chunk', '_lsn', '_seqval', '_op', '_before', '_valid_from', '_row_hash', '_extra', ...stored.map((c) => c.name)];
+  const cols = ['_run_id', '_iteration', '_attempt', '_chunk', '_lsn', '_seqval', '_command_id', '_op', '_before', '_valid_from', '_row_hash', '_extra', ...stored.map((c) => c.name)];
   const values = [
     ':runId',
     ':iteration',
@@ -62,6 +62,7 @@ export function stageInsertSql(t: ResolvedTable): string {
     ':chunk',
     `decode(r.lsn, 'hex')`,
     `decode(r.seqval, 'hex')`,
+    'r."commandId"',
     'r.op',
     'r.before',
     `${timestampInputSql('r."validFrom"')}::timestamptz`,
@@ -72,7 +73,7 @@ export function stageInsertSql(t: ResolvedTable): string {
   return (
     `INSERT INTO ${qualified('ledger_stage', t.stageTable)} (${cols.map(quoteIdent).join(', ')}) ` +
     `SELECT ${values.join(', ')} ` +
-    `FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(lsn text, seqval text, op text, "validFrom" text, "values" jsonb, before jsonb, extra jsonb, "rowHash" text) ` +
+    `FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(lsn text, seqval text, "commandId" integer, op text, "validFrom" text, "values" jsonb, before jsonb, extra jsonb, "rowHash" text) ` +
     `ON CONFLICT ON CONSTRAINT ${quoteIdent(stageChangeConstraint(t))} DO NOTHING`
   );
 }
@@ -83,8 +84,8 @@ export function stageInsertSql(t: ResolvedTable): string {
  * large for one statement) were left out of the images (functions/transform/quarantine-row.ts).
  */
 export const QUARANTINE_INSERT_SQL =
-  `INSERT INTO ledger.quarantine (run_id, capture_instance, lsn, seqval, op, commit_time, row_data, reasons) ` +
-  `SELECT :runId, :ci, decode(r.lsn, 'hex'), decode(r.seqval, 'hex'), r.op, r."commitTime", ` +
+  `INSERT INTO ledger.quarantine (run_id, capture_instance, lsn, seqval, command_id, op, commit_time, row_data, reasons) ` +
+  `SELECT :runId, :ci, decode(r.lsn, 'hex'), decode(r.seqval, 'hex'), r."commandId", r.op, r."commitTime", ` +
   `jsonb_build_object('after', r.row, 'before', r.before) || CASE WHEN r.withheld IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('withheld', r.withheld) END, r.reasons ` +
-  `FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(lsn text, seqval text, op text, "commitTime" text, row jsonb, before jsonb, reasons jsonb, withheld jsonb) ` +
+  `FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(lsn text, seqval text, "commandId" integer, op text, "commitTime" text, row jsonb, before jsonb, reasons jsonb, withheld jsonb) ` +
   `ON CONFLICT (capture_instance, lsn, seqval, op) DO NOTHING`;

@@ -1,6 +1,7 @@
 import type { ResolvedColumn, ResolvedTable } from '../config/resolve';
 import { qualified, quoteIdent } from '../sql/ident';
 import { hasHundredNs, hundredNsColumn } from '../types/hundred-ns';
+import { changeOrderSql } from './change-order';
 
 /**
  * DDL for one capture instance, generated from the validated config. Idempotent: re-running after a
@@ -14,6 +15,9 @@ export const SYSTEM_COLUMNS = [
   ['_seq', 'bigint NOT NULL'],
   ['_lsn', 'bytea NOT NULL'],
   ['_seqval', 'bytea NOT NULL'],
+  // __$command_id: part of the order (change-order.ts), NULL where the source has none and in rows
+  // appended before hash version 2 (a table created earlier gets the column at the end of its list)
+  ['_command_id', 'integer'],
   ['_op', "char(1) NOT NULL CHECK (_op IN ('I', 'U', 'D', 'S'))"],
   ['_before', 'jsonb'],
   ['_valid_from', 'timestamptz NOT NULL'],
@@ -32,6 +36,7 @@ export const STAGE_COLUMNS = [
   ['_chunk', 'integer NOT NULL'],
   ['_lsn', 'bytea NOT NULL'],
   ['_seqval', 'bytea NOT NULL'],
+  ['_command_id', 'integer'],
   ['_op', 'char(1) NOT NULL'],
   ['_before', 'jsonb'],
   ['_valid_from', 'timestamptz NOT NULL'],
@@ -73,7 +78,7 @@ export function createHistoryDdl(t: ResolvedTable): string[] {
     `CREATE TABLE IF NOT EXISTS ${history} (${[...sys, ...biz].join(', ')}, ` +
       `CONSTRAINT ${quoteIdent(`${t.historyTable}_pk`)} PRIMARY KEY (_seq), ` +
       `CONSTRAINT ${quoteIdent(`${t.historyTable}_change`)} UNIQUE (_lsn, _seqval, _op))`,
-    `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${t.historyTable}_key`)} ON ${history} (${keyCols}, _lsn, _seqval)`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${t.historyTable}_key`)} ON ${history} (${keyCols}, ${changeOrderSql()})`,
   ];
 }
 
@@ -101,6 +106,12 @@ export function stageAttemptDdl(t: ResolvedTable): string[] {
     `ALTER TABLE ${stage} DROP CONSTRAINT IF EXISTS ${quoteIdent(`${t.stageTable}_stage_change`)}`,
     `ALTER TABLE ${stage} ADD CONSTRAINT ${quoteIdent(stageChangeConstraint(t))} UNIQUE (_run_id, _attempt, _lsn, _seqval, _op)`,
   ];
+}
+
+/** A table created before hash version 2: add `_command_id` (NULL in every existing row) to its history and staging. */
+export function commandIdDdl(t: ResolvedTable, schema: 'ledger' | 'ledger_stage'): string {
+  const table = schema === 'ledger' ? t.historyTable : t.stageTable;
+  return `ALTER TABLE ${qualified(schema, table)} ADD COLUMN IF NOT EXISTS _command_id integer`;
 }
 
 /** Adds one stored column (nullable) to the history (`ledger`) or staging (`ledger_stage`) table. */

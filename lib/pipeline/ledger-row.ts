@@ -4,6 +4,7 @@ import * as t from 'io-ts';
 export const LedgerRowCodec = t.type({
   lsn: t.string,
   seqval: t.string,
+  commandId: t.union([t.number, t.null]),
   op: t.union([t.literal('I'), t.literal('U'), t.literal('D'), t.literal('S')]),
   validFrom: t.string,
   values: t.record(t.string, t.union([t.string, t.null])),
@@ -38,6 +39,7 @@ export interface WithheldValue {
 export interface RejectedRow {
   readonly lsn: string;
   readonly seqval: string;
+  readonly commandId: number | null;
   readonly op: string;
   readonly commitTime: string;
   readonly row: Readonly<Record<string, string | null>>;

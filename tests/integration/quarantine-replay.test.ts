@@ -208,6 +208,7 @@ describe.each(BACKENDS)('quarantine replay after a rule fix on %s', (backend) =>
       const forged = {
         lsn: '00000000000000000001',
         seqval: '00000000000000000001',
+        commandId: null,
         op: 'I',
         validFrom: '2020-01-01T00:00:00.000000Z',
         values: { inventory_id: '999999', product_id: '1', location_code: 'X', qty_on_hand: '1.0000', qty_allocated: '0.0000', modified_at: '2020-01-01T00:00:00.000000Z' },

@@ -10,7 +10,7 @@ const validFrom = (n: number): string => `2026-01-15T08:00:${String(n % 60).padS
 const commitTime = (n: number): string => `2026-01-15 08:00:${String(n % 60).padStart(2, '0')}.0000000`;
 
 function row(seq: number, at: number, runId: string, vf = validFrom(at)): StoredRow {
-  return { seq, lsn: lsn(at), seqval: lsn(at), op: 'U', validFrom: vf, recordedAt: vf, runId, rowHash: '', chainHash: '', values: {}, before: null, extra: null, problems: [] };
+  return { seq, lsn: lsn(at), seqval: lsn(at), commandId: null, op: 'U', validFrom: vf, hashVersion: 1, recordedAt: vf, runId, rowHash: '', chainHash: '', values: {}, before: null, extra: null, problems: [] };
 }
 function digest(runId: string, firstSeq: number, lastSeq: number, late = false): RowDigest {
   return { captureInstance: 'dbo_T', runId, iteration: 1, firstLsn: null, lastLsn: null, rows: lastSeq - firstSeq + 1, firstSeq, lastSeq, chainHead: null, hashVersion: 1, ...(late ? { late } : {}) };

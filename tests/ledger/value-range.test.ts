@@ -214,7 +214,7 @@ async function readStaged(t: TestEnvironment, table: ResolvedTable, columns: rea
       values[c.name] = text === null ? null : joinHundredNs(canonicalFromPg(c.kind, text), digit === null ? null : Number(digit));
     }
     const img = (s: string | null | undefined): Record<string, string | null> | null => (s ? (JSON.parse(s) as Record<string, string | null>) : null);
-    const row = { lsn: r[0] ?? '', seqval: r[1] ?? '', op: r[2] ?? '', validFrom: canonicalFromPg('timestamptz', r[3] ?? ''), before: img(r[4]), extra: img(r[5]), values };
+    const row = { lsn: r[0] ?? '', seqval: r[1] ?? '', commandId: null, op: r[2] ?? '', validFrom: canonicalFromPg('timestamptz', r[3] ?? ''), before: img(r[4]), extra: img(r[5]), values };
     out.set(row.lsn, { hash: r[6] ?? '', row });
   }
   return out;

@@ -82,6 +82,7 @@ describe.each(BACKENDS)('ledger verify on %s', (backend) => {
     const forged = {
       lsn: 'ffffffffffffffffff00',
       seqval: 'ffffffffffffffffff00',
+      commandId: null,
       op: 'I',
       validFrom: '2030-01-01T00:00:00.000000Z',
       values: { inventory_id: '999999', product_id: '1', location_code: 'X', qty_on_hand: '1.0000', qty_allocated: '0.0000', modified_at: '2030-01-01T00:00:00.000000Z' },

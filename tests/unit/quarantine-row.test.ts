@@ -66,6 +66,7 @@ describe('quarantine rows jsonb can hold', () => {
     const q = quarantineRow({
       lsn: '01',
       seqval: '01',
+      commandId: null,
       op: 'I',
       commitTime: 't',
       row: { A: 'ok' },

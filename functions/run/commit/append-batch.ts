@@ -2,7 +2,7 @@ import type { ResolvedTable } from '../../../lib/config/resolve';
 import type { LedgerTx } from '../../../lib/data-api/client';
 import { VerificationError } from '../../../lib/errors';
 import { WINDOW_COVERAGE_SQL } from '../../../lib/ledger/quarantine-coverage';
-import { GENESIS_CHAIN_HEAD } from '../../../lib/ledger/row-hash';
+import { GENESIS_CHAIN_HEAD, HASH_VERSION } from '../../../lib/ledger/row-hash';
 import type { StagedBatch } from '../../../lib/ledger/staging';
 import { appendedDigestSql, appendSql, clearStageSql, headSql } from './commit-sql';
 
@@ -65,9 +65,9 @@ export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: Sta
   const w = opts.window;
   const quarantine = w ? ((await tx.execute(WINDOW_COVERAGE_SQL, { ci: table.captureInstance, fromLsn: w.fromLsn, toLsn: w.toLsn })).rows[0] ?? {}) : {};
   await tx.execute(
-    `INSERT INTO ledger.digests (run_id, iteration, capture_instance, first_lsn, last_lsn, rows, first_seq, last_seq, chain_head, late,
+    `INSERT INTO ledger.digests (run_id, iteration, capture_instance, first_lsn, last_lsn, rows, first_seq, last_seq, chain_head, hash_version, late,
                                  recorded_at, from_lsn, to_lsn, quarantined, quarantine_hash)
-     VALUES (:runId, :iteration, :ci, decode(:firstLsn, 'hex'), decode(:lastLsn, 'hex'), :rows, :firstSeq, :lastSeq, decode(:chainHead, 'hex'), :late,
+     VALUES (:runId, :iteration, :ci, decode(:firstLsn, 'hex'), decode(:lastLsn, 'hex'), :rows, :firstSeq, :lastSeq, decode(:chainHead, 'hex'), :hashVersion, :late,
              now(), decode(:fromLsn, 'hex'), decode(:toLsn, 'hex'), :quarantined, decode(:quarantineHash, 'hex'))
      ON CONFLICT (run_id, iteration, capture_instance) DO NOTHING`,
     {
@@ -80,6 +80,7 @@ export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: Sta
       firstSeq: rows > 0 ? Number(dg.first_seq) : null,
       lastSeq: rows > 0 ? Number(dg.last_seq) : null,
       chainHead: appended.chainHead,
+      hashVersion: HASH_VERSION,
       late: opts.late === true,
       fromLsn: w?.fromLsn ?? null,
       toLsn: w?.toLsn ?? null,

@@ -19,6 +19,7 @@ export function appendSql(t: ResolvedTable): string {
     ':lastSeq + row_number() OVER w',
     's._lsn',
     's._seqval',
+    's._command_id',
     's._op',
     's._before',
     's._valid_from',

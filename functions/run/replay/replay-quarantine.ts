@@ -34,10 +34,10 @@ export interface ReplayResult {
 const OPERATION: Record<string, CdcOperation> = { D: 1, I: 2, U: 4 };
 
 /** A quarantined row back into the change the rules saw (its original LSN, seqval and commit time). */
-export function quarantinedChange(q: { lsn: string; seqval: string; op: string; commitTime: string; after: Record<string, string | null> }): CdcChangeRow {
+export function quarantinedChange(q: { lsn: string; seqval: string; op: string; commandId: number | null; commitTime: string; after: Record<string, string | null> }): CdcChangeRow {
   const operation = OPERATION[q.op];
   if (operation === undefined) throw new RangeError(`quarantined row with unknown operation ${q.op}`);
-  return { lsn: q.lsn, seqval: q.seqval, operation, updateMask: '', commandId: null, commitTime: q.commitTime, values: q.after };
+  return { lsn: q.lsn, seqval: q.seqval, operation, updateMask: '', commandId: q.commandId, commitTime: q.commitTime, values: q.after };
 }
 
 /**
@@ -89,7 +89,7 @@ export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, sto
         withheld++;
         continue;
       }
-      const change = quarantinedChange({ lsn: r.lsn, seqval: r.seqval, op: r.op, commitTime: r.commitTime, after: data.after });
+      const change = quarantinedChange({ lsn: r.lsn, seqval: r.seqval, op: r.op, commandId: r.commandId, commitTime: r.commitTime, after: data.after });
       const before = data.before ? { ...change, operation: 3 as const, values: data.before } : null;
       const result = transformChange(table, config.sourceTimeZone, change, before);
       if ('accepted' in result) {

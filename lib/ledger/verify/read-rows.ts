@@ -3,6 +3,8 @@ import type { LedgerDb } from '../../data-api/client';
 import { executeHalving } from '../../data-api/halving-page';
 import { inlineLimit, inlineOrPieces, inlineSelect, largeValues, type TextValueQuery } from '../../data-api/text-in-pieces';
 import { qualified, quoteIdent } from '../../sql/ident';
+import { readHashVersions, versionAt } from '../hash-versions';
+import type { HashVersion } from '../row-hash';
 import { HUNDRED_NS_SUFFIX, hundredNsColumn, joinHundredNs } from '../../types/hundred-ns';
 import { SYSTEM_COLUMNS } from '../table-ddl';
 import { canonicalFromPg, pgKind, readExpr, type PgKind } from './canonical-from-pg';
@@ -12,8 +14,12 @@ export interface StoredRow {
   readonly seq: number;
   readonly lsn: string;
   readonly seqval: string;
+  /** `_command_id`: null where the change had none, and in a ledger table not yet migrated to hash version 2 (no column). */
+  readonly commandId: number | null;
   readonly op: string;
   readonly validFrom: string;
+  /** The row-hash version of this row's `_seq` (ledger.hash_versions; 1 where none is recorded). */
+  readonly hashVersion: HashVersion;
   /** `_recorded_at` in canonical text (covered by the run digest, not by the row hash). */
   readonly recordedAt: string;
   readonly runId: string;
@@ -116,18 +122,20 @@ export function rowInlineLimit(columns: readonly BusinessColumn[]): number {
  */
 export async function* readRows(db: LedgerDb, t: ResolvedTable, columns: readonly BusinessColumn[], afterSeq: number, untilSeq: number | null, pageRows = 2000): AsyncGenerator<StoredRow> {
   const table = qualified('ledger', t.historyTable);
+  const versions = await readHashVersions(db, t.captureInstance);
+  const hasCommandId = await hasColumn(db, t.historyTable, '_command_id');
   const aliases = columns.map((_, i) => `c${i}`);
   const exprs = columns.map((c) => readExpr(quoteIdent(c.name), c.kind));
   // The inner query reads each value once; the outer one keeps only what fits in a row (and names the rest).
   const inner =
-    `SELECT _seq AS seq, encode(_lsn, 'hex') AS l, encode(_seqval, 'hex') AS q, _op AS o, ${readExpr('_valid_from', 'timestamptz')} AS v, ${readExpr('_recorded_at', 'timestamptz')} AS ra, ` +
+    `SELECT _seq AS seq, encode(_lsn, 'hex') AS l, encode(_seqval, 'hex') AS q, ${hasCommandId ? '_command_id' : 'NULL::integer'} AS k, _op AS o, ${readExpr('_valid_from', 'timestamptz')} AS v, ${readExpr('_recorded_at', 'timestamptz')} AS ra, ` +
     `_run_id AS r, encode(_row_hash, 'hex') AS h, encode(_chain_hash, 'hex') AS c, _before::text AS b, _extra::text AS x` +
     columns.map((_, i) => `, ${exprs[i] ?? ''} AS ${aliases[i] ?? ''}`).join('') +
     columns.map((c, i) => (c.hundredNs ? `, ${quoteIdent(c.hundredNs)} AS n${i}` : '')).join('') +
     ` FROM ${table} WHERE _seq > :after AND (CAST(:until AS bigint) IS NULL OR _seq <= CAST(:until AS bigint)) ORDER BY _seq LIMIT :limit`;
   const variable = ['b', 'x', ...aliases.filter((_, i) => UNBOUNDED.has(columns[i]?.kind ?? 'text'))].map((a) => ({ expr: `p.${a}`, alias: a }));
   const sql =
-    `SELECT p.seq::text AS s, p.l, p.q, p.o, p.v, p.ra, p.r, p.h, p.c` +
+    `SELECT p.seq::text AS s, p.l, p.q, p.k, p.o, p.v, p.ra, p.r, p.h, p.c` +
     columns.map((c, i) => (UNBOUNDED.has(c.kind) ? '' : `, p.${aliases[i] ?? ''}`)).join('') +
     `, ${inlineSelect(variable)}` +
     columns.map((c, i) => (c.hundredNs ? `, p.n${i}` : '')).join('') +
@@ -155,12 +163,17 @@ export async function* readRows(db: LedgerDb, t: ResolvedTable, columns: readonl
         const text = UNBOUNDED.has(c.kind) ? await inlineOrPieces(db, r, large, alias, value(seq, exprs[i] ?? '', c.name)) : r[alias];
         values[c.name] = storedValue(c, text, c.hundredNs ? r[`n${i}`] : null, problems);
       }
+      const commandId = r.k === null || r.k === undefined ? null : Number(r.k);
+      const hashVersion = versionAt(versions, seq);
+      if (hashVersion < 2 && commandId !== null) problems.push(`_command_id is ${commandId} on a hash version ${hashVersion} row, whose hash does not cover it`);
       const row: StoredRow = {
         seq,
         lsn: String(r.l),
         seqval: String(r.q),
+        commandId,
         op: String(r.o),
         validFrom: canonicalFromPg('timestamptz', String(r.v)),
+        hashVersion,
         recordedAt: canonicalFromPg('timestamptz', String(r.ra)),
         runId: String(r.r),
         rowHash: String(r.h),
@@ -175,6 +188,11 @@ export async function* readRows(db: LedgerDb, t: ResolvedTable, columns: readonl
     }
     if (rows.length < limit) return;
   }
+}
+
+async function hasColumn(db: LedgerDb, table: string, column: string): Promise<boolean> {
+  const r = await db.execute(`SELECT 1 AS present FROM information_schema.columns WHERE table_schema = 'ledger' AND table_name = :table AND column_name = :column`, { table, column });
+  return r.rows.length > 0;
 }
 
 /** The chain hash stored at one position (hex), or null when there is no such row. */

@@ -1,11 +1,9 @@
 import { canonicalTimestamp } from '../../types/canonical';
-import { CHANGE_ORDER_NAME, compareChange, positionKey } from '../change-order';
+import { CHANGE_ORDER_NAME, compareChange, positionKey, positionText } from '../change-order';
 import type { RowDigest } from './check-digests';
 import type { ReplayedChange, ReplayRecord } from './read-replays';
 import type { StoredRow } from './read-rows';
 
-const hex = (s: string): string => `0x${s}`;
-const position = (r: StoredRow): string => `(${hex(r.lsn)}, ${hex(r.seqval)}, ${r.op})`;
 
 /**
  * Source order along _seq (docs/ledger.md "Late-appended changes"): every row not covered by a late
@@ -44,7 +42,7 @@ export class SourceOrder {
     if (problem) return problem;
     if (this.replayed.has(key)) {
       const at = this.seen.get(key);
-      if (at !== undefined) return `source position ${position(row)} repeats the row at _seq ${at}: a change is in the ledger once`;
+      if (at !== undefined) return `source position ${positionText(row)} repeats the row at _seq ${at}: a change is in the ledger once`;
       this.seen.set(key, row.seq);
     }
     return null;
@@ -54,7 +52,7 @@ export class SourceOrder {
     const prev = this.previous;
     this.previous = row;
     if (prev && compareChange(prev, row) >= 0) {
-      return `out of order: ${CHANGE_ORDER_NAME} does not increase after _seq ${prev.seq} ${position(prev)}; rows were moved or swapped (only rows of a late digest may be appended out of source order)`;
+      return `out of order: ${CHANGE_ORDER_NAME} does not increase after _seq ${prev.seq} ${positionText(prev)}; rows were moved or swapped (only rows of a late digest may be appended out of source order)`;
     }
     return null;
   }
@@ -68,12 +66,12 @@ export class SourceOrder {
     const prev = this.previousLate;
     this.previousLate = row;
     if (prev && compareChange(prev, row) >= 0) {
-      return `out of order within the late digest of run ${digest.runId}: ${CHANGE_ORDER_NAME} does not increase after _seq ${prev.seq} ${position(prev)}; rows were moved or swapped`;
+      return `out of order within the late digest of run ${digest.runId}: ${CHANGE_ORDER_NAME} does not increase after _seq ${prev.seq} ${positionText(prev)}; rows were moved or swapped`;
     }
     const replay = this.replayed.get(key);
     if (!replay || replay.replayRunId !== digest.runId || replay.recordedIn !== record) {
       const found = replay ? `${replay.recordedIn} names run ${replay.replayRunId}` : `not in ${record}`;
-      return `late digest of run ${digest.runId} covers ${position(row)}, which is not a change quarantined and replayed by that run (${found}): a late row must be a replayed change (forged?)`;
+      return `late digest of run ${digest.runId} covers ${positionText(row)}, which is not a change quarantined and replayed by that run (${found}): a late row must be a replayed change (forged?)`;
     }
     const committed = canonicalTimestamp(replay.commitTime, this.timeZone, 6);
     if ('value' in committed && committed.value !== row.validFrom) {

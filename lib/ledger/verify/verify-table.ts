@@ -180,7 +180,7 @@ function checkSeq(row: StoredRow, expectedSeq: number): string | null {
 
 function checkContent(row: StoredRow, head: string): string | null {
   if (row.problems.length > 0) return `stored values are not canonical: ${row.problems.join('; ')}`;
-  const recomputed = rowHash(row);
+  const recomputed = rowHash(row, row.hashVersion);
   if (recomputed !== row.rowHash) {
     return `row hash differs: stored ${row.rowHash}, recomputed ${recomputed} from the stored values — a value, position or before-image was changed`;
   }
@@ -194,6 +194,9 @@ function checkContent(row: StoredRow, head: string): string | null {
 function checkCoverage(row: StoredRow, digest: RowDigest | undefined): string | null {
   if (!digest) return `not covered by any run digest: the row was not appended by a commit (forged?)`;
   if (row.runId !== digest.runId) return `_run_id is ${row.runId} but the digest covering _seq ${row.seq} is of run ${digest.runId}`;
+  if (digest.hashVersion !== row.hashVersion) {
+    return `hash version ${row.hashVersion} (ledger.hash_versions) but the digest of run ${digest.runId} says its rows are version ${digest.hashVersion} — ledger.hash_versions was changed`;
+  }
   if (digest.recordedAt !== undefined && row.recordedAt !== digest.recordedAt) {
     return `_recorded_at is ${row.recordedAt} but the digest of run ${digest.runId} says its rows were recorded at ${digest.recordedAt} — the recording time was changed`;
   }
