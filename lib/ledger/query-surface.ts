@@ -89,19 +89,19 @@ export function querySurfaceDdl(t: ResolvedTable, tableOrder?: readonly string[]
   const changedExpr = changed.length > 0 ? `array_remove(ARRAY[${changed.join(', ')}]::text[], NULL)` : `'{}'::text[]`;
   const versionCols = (alias: string, validTo: string): string =>
     [
-      ...['_seq', '_lsn', '_seqval', '_op'].map((c) => `${alias}.${c}`),
+      ...['_seq', '_lsn', '_command_id', '_seqval', '_op'].map((c) => `${alias}.${c}`),
       `(${alias}._op = 'D') AS _deleted`,
       `${alias}._valid_from`,
       `${validTo} AS _valid_to`,
       ...['_recorded_at', '_run_id', '_before', '_extra'].map((c) => `${alias}.${c}`),
       ...biz.map((b) => `${alias}.${b}`),
     ].join(', ');
-  const outCols = ['_seq', '_lsn', '_seqval', '_op', '_deleted', '_valid_from', '_valid_to', '_recorded_at', '_run_id', '_before', '_extra', ...biz];
+  const outCols = ['_seq', '_lsn', '_command_id', '_seqval', '_op', '_deleted', '_valid_from', '_valid_to', '_recorded_at', '_run_id', '_before', '_extra', ...biz];
   const keyMatch = t.keyColumns.map((k, i) => `v.${quoteIdent(k.target)} = $${i + 1}`).join(' AND ');
   const sql = [
     `CREATE OR REPLACE VIEW ${versions} AS SELECT ${versionCols('h', `lead(h._valid_from) OVER (${w})`)} FROM ${history} h`,
     `CREATE OR REPLACE VIEW ${surfaceName(t, '_current')} AS SELECT ${outCols.map((c) => `v.${c}`).join(', ')} FROM ${versions} v WHERE v._valid_to IS NULL AND NOT v._deleted`,
-    `CREATE OR REPLACE VIEW ${changes} AS SELECT h._seq, h._lsn, h._seqval, h._op, h._valid_from, h._recorded_at, h._run_id, ${changedExpr} AS _changed, h._before, h._extra, ${biz.map((b) => `h.${b}`).join(', ')} ` +
+    `CREATE OR REPLACE VIEW ${changes} AS SELECT h._seq, h._lsn, h._command_id, h._seqval, h._op, h._valid_from, h._recorded_at, h._run_id, ${changedExpr} AS _changed, h._before, h._extra, ${biz.map((b) => `h.${b}`).join(', ')} ` +
       `FROM ${history} h WINDOW w AS (${w})`,
     `CREATE OR REPLACE FUNCTION ${surfaceName(t, '_as_of')}(valid_at timestamptz) RETURNS SETOF ${versions} LANGUAGE sql STABLE AS $$ ` +
       `SELECT * FROM ${versions} v WHERE v._valid_from <= $1 AND (v._valid_to IS NULL OR v._valid_to > $1) AND NOT v._deleted $$`,

@@ -12,6 +12,7 @@
  * 4-byte change number (1, 2, ...) within the transaction.
  */
 import { normalizeLsn } from '../../lib/lsn';
+import { sourceOrderSql } from '../../lib/ledger/change-order';
 import { quoteIdent } from '../../lib/sql/ident';
 import type { SqlSession } from '../db/driver';
 import { ERP_TABLES, erpSchemaSql, erpTableSql, type ErpTable } from './erp-schema';
@@ -398,7 +399,11 @@ export function captureInstanceSql(t: ErpTable): string {
   const keyJoin = keys.map((k) => `o.${k.q} = w.${k.q}`).join(' AND ');
   const firstKey = keys[0];
   if (!firstKey) throw new RangeError(`${ci}: no key columns`);
-  const seq = (rn: string): string => `cdc.lsn_pack(c.block, c.first_k + ${rn} - 1)`;
+  // The transaction's k-th change: __$command_id k. Its __$seqval counts up with k too, unless the
+  // transaction set cdc.seqval_order to 'reverse' (the simulator's revaluations): then seqval counts
+  // down while command_id counts up, as a real change table's seqval may disagree with command order.
+  const seq = (rn: string): string =>
+    `cdc.lsn_pack(c.block, CASE WHEN current_setting('cdc.seqval_order', true) = 'reverse' THEN 4294967295 - (c.first_k + ${rn} - 1) ELSE c.first_k + ${rn} - 1 END)`;
   const cmd = (rn: string): string => `(c.first_k + ${rn} - 1)::integer`;
   const oneSided = (rows: string, op: number): string => `
     SELECT count(*) INTO n FROM ${rows};
@@ -453,7 +458,7 @@ LANGUAGE sql STABLE AS $fn$
   WHERE cdc.assert_change_window(${lit(ci)}, $1, $2, $3)
     AND t."__$start_lsn" >= $1 AND t."__$start_lsn" <= $2
     AND (t."__$operation" <> 3 OR lower($3) = 'all update old')
-  ORDER BY t."__$start_lsn", t."__$seqval", t."__$operation"
+  ORDER BY ${sourceOrderSql(quoteIdent, 't')}
 $fn$;
 
 CREATE OR REPLACE FUNCTION cdc.${quoteIdent(`capture_${ci}`)}() RETURNS trigger

@@ -10,6 +10,7 @@ import { isLeft } from 'fp-ts/Either';
 import { formatErrors } from '../../lib/codec';
 import { CdcLsnRangeError, SchemaDriftError, SourceUnavailableError } from '../../lib/errors';
 import { compareLsn, displayLsn, normalizeLsn } from '../../lib/lsn';
+import { sourceOrderSql } from '../../lib/ledger/change-order';
 import { quoteIdent } from '../../lib/sql/ident';
 import type {
   CaptureInstanceInfo,
@@ -179,12 +180,12 @@ export class EmulatedCdcSource implements CdcSource {
       );
       return Number(r.rows[0]?.[0] ?? '0');
     };
-    // the LSN of row number maxChanges + 1 in (lsn, seqval, operation) order, if there is one
+    // the LSN of row number maxChanges + 1 in change order, if there is one
     const beyond = await this.run(
       'planning a window',
       `SELECT encode("__$start_lsn", 'hex') FROM ${ct}
        WHERE "__$start_lsn" >= $1::bytea AND "__$start_lsn" <= $2::bytea
-       ORDER BY "__$start_lsn", "__$seqval", "__$operation" OFFSET $3 LIMIT 1`,
+       ORDER BY ${sourceOrderSql(quoteIdent)} OFFSET $3 LIMIT 1`,
       [bytea(from), bytea(to), String(maxChanges)],
     );
     const cut = beyond.rows[0]?.[0];
@@ -222,7 +223,7 @@ export class EmulatedCdcSource implements CdcSource {
         encode(f."__$update_mask", 'hex'), f."__$command_id", ${commitTimeSql('m.tran_end_time')}${inst.valueSelect}
       FROM ${inst.allChangesFunction}($1::bytea, $2::bytea, $3) f
       LEFT JOIN cdc.lsn_time_mapping m ON m.start_lsn = f."__$start_lsn"
-      ORDER BY f."__$start_lsn", f."__$seqval", f."__$operation"`;
+      ORDER BY ${sourceOrderSql(quoteIdent, 'f')}`;
     const mapErr = (err: unknown): Promise<unknown> => this.mapError(err, `reading ${ci} changes`, { ci, from, to });
     yield* this.readTransaction('BEGIN READ ONLY', mapErr, async function* (session, cursor) {
       for await (const row of cursor(session, select, [bytea(from), bytea(to), filter])) yield toChange(ci, names, row);

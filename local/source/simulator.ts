@@ -221,6 +221,11 @@ interface Txn {
   readonly statements: string[];
   changes: number;
   readonly counts: Counts;
+  /**
+   * The emulation numbers this transaction's __$seqval downwards while __$command_id counts up
+   * (cdc.seqval_order = 'reverse'): only command id order is the order its statements ran in.
+   */
+  seqvalReversed?: boolean;
 }
 
 const NOW = 'sys.sysdatetime()';
@@ -528,6 +533,21 @@ class Workload {
         `FROM (VALUES ${values.join(', ')}) AS v (id, price) WHERE t."ProductID" = v.id;`,
     );
     this.count(t, 'dbo_Products', 'updates', products.length);
+    if (products.length >= 4 && 2 * products.length <= remaining) {
+      // A revaluation: the same transaction then rounds the new prices down to whole cents, and the
+      // change table's seqval order disagrees with the order the two statements ran in: a ledger that
+      // orders by seqval would show the unrounded price as current.
+      const corrected = products.map((p) => {
+        p.price = p.price - (p.price % 100n) < SCALE4 ? SCALE4 : p.price - (p.price % 100n);
+        return `(${p.id}, ${fmt(p.price, 4)})`;
+      });
+      t.statements.push(
+        `UPDATE dbo."Products" AS t SET "ListPrice" = v.price, "ModifiedAt" = ${NOW}\n` +
+          `FROM (VALUES ${corrected.join(', ')}) AS v (id, price) WHERE t."ProductID" = v.id;`,
+      );
+      this.count(t, 'dbo_Products', 'updates', products.length);
+      t.seqvalReversed = true;
+    }
     return t;
   }
 
@@ -758,7 +778,7 @@ async function loadWorld(driver: SqlDriver): Promise<World> {
   const deletedCustomers = (
     await q(
       `SELECT DISTINCT d."CustomerID" FROM (SELECT "CustomerID" FROM ${ct('dbo_Customers')} WHERE "__$operation" = 1
-         ORDER BY "__$start_lsn" DESC, "__$seqval" DESC LIMIT 200) d
+         ORDER BY "__$start_lsn" DESC, "__$command_id" DESC LIMIT 200) d
        WHERE NOT EXISTS (SELECT 1 FROM dbo."Customers" c WHERE c."CustomerID" = d."CustomerID") ORDER BY 1`,
     )
   ).map((r) => Number(col(r, 0)));
@@ -766,7 +786,7 @@ async function loadWorld(driver: SqlDriver): Promise<World> {
     await q(
       `SELECT DISTINCT ON (d."InventoryID") d."InventoryID", d."ProductID", d."LocationCode"
        FROM (SELECT "InventoryID", "ProductID", "LocationCode" FROM ${ct('dbo_Inventory')} WHERE "__$operation" = 1
-         ORDER BY "__$start_lsn" DESC, "__$seqval" DESC LIMIT 200) d
+         ORDER BY "__$start_lsn" DESC, "__$command_id" DESC LIMIT 200) d
        WHERE NOT EXISTS (SELECT 1 FROM dbo."Inventory" i WHERE i."InventoryID" = d."InventoryID") ORDER BY 1`,
     )
   ).map((r) => ({ id: Number(col(r, 0)), productId: Number(col(r, 1)), location: col(r, 2) }));
@@ -846,6 +866,7 @@ export async function simulateErpActivity(driver: SqlDriver, options: SimulateOp
       lines.push(`SELECT set_config('cdc.simulated_now', '${new Date(clockMs).toISOString()}', true);`);
       clockMs += Math.max(1, Math.round(tickMs * (0.25 + 1.5 * clockRng.float())));
     }
+    if (t.seqvalReversed === true) lines.push(`SELECT set_config('cdc.seqval_order', 'reverse', true);`);
     lines.push(...t.statements, 'COMMIT;');
     const text = lines.join('\n');
     pending.push(text);

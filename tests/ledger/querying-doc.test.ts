@@ -40,7 +40,7 @@ describe.each(BACKENDS)('docs/querying.md on %s', (backend) => {
   const asReader = (sql: string) => asSession(t.env.targetDb, [`SET ROLE ${READER_ROLE}`], (s) => s.query(sql));
   const raw = (sql: string, params: string[] = []) => t.env.targetDb.query(sql, params);
   /** The latest version of each key at or before an instant, by source position (independent of the views). */
-  const latestAt = `SELECT DISTINCT ON (inventory_id) * FROM ledger.dbo_inventory_history WHERE _valid_from <= CAST($1 AS timestamptz) ORDER BY inventory_id, _lsn DESC, _seqval DESC`;
+  const latestAt = `SELECT DISTINCT ON (inventory_id) * FROM ledger.dbo_inventory_history WHERE _valid_from <= CAST($1 AS timestamptz) ORDER BY inventory_id, _lsn DESC, _command_id DESC, _seqval DESC`;
 
   it('has the eight documented queries, none with a placeholder', () => {
     expect(BLOCKS).toHaveLength(8);
@@ -60,14 +60,14 @@ describe.each(BACKENDS)('docs/querying.md on %s', (backend) => {
     expect(got.rows.length).toBeGreaterThan(1);
     expect(got.rows).toEqual(want.rows);
     // the instant matters: the state at the end of the data differs
-    const later = await raw(`SELECT count(*) FROM (SELECT DISTINCT ON (inventory_id) * FROM ledger.dbo_inventory_history ORDER BY inventory_id, _lsn DESC, _seqval DESC) l WHERE _op <> 'D' AND location_code = $1`, [loc]);
+    const later = await raw(`SELECT count(*) FROM (SELECT DISTINCT ON (inventory_id) * FROM ledger.dbo_inventory_history ORDER BY inventory_id, _lsn DESC, _command_id DESC, _seqval DESC) l WHERE _op <> 'D' AND location_code = $1`, [loc]);
     expect(Number(later.rows[0]?.[0])).not.toBe(got.rows.length);
   });
 
   it('every price of a product = its prices in the source change table', async () => {
     const id = literal(BLOCKS[1]!, /dbo_products_history\((\d+)\)/);
     const got = await asReader(BLOCKS[1]!);
-    const src = await t.env.sourceDb.query(`SELECT "ListPrice"::text FROM cdc."dbo_Products_CT" WHERE "ProductID" = $1 AND "__$operation" IN (2, 4) ORDER BY "__$start_lsn", "__$seqval"`, [id]);
+    const src = await t.env.sourceDb.query(`SELECT "ListPrice"::text FROM cdc."dbo_Products_CT" WHERE "ProductID" = $1 AND "__$operation" IN (2, 4) ORDER BY "__$start_lsn", "__$command_id", "__$seqval"`, [id]);
     expect(got.rows.map((r) => r[2])).toEqual(src.rows.map((r) => r[0]));
     expect(got.rows.length).toBeGreaterThan(2);
   });
@@ -81,7 +81,7 @@ describe.each(BACKENDS)('docs/querying.md on %s', (backend) => {
   it('changes between two times = the history rows in that interval, with what they changed', async () => {
     const [after, until] = [...BLOCKS[3]!.matchAll(/'(2026-[^']+)'/g)].map((m) => m[1] ?? '');
     const got = await asReader(BLOCKS[3]!);
-    const want = await raw(`SELECT _seq::text FROM ledger.dbo_inventory_history WHERE _valid_from > CAST($1 AS timestamptz) AND _valid_from <= CAST($2 AS timestamptz) ORDER BY _lsn, _seqval, _op`, [after!, until!]);
+    const want = await raw(`SELECT _seq::text FROM ledger.dbo_inventory_history WHERE _valid_from > CAST($1 AS timestamptz) AND _valid_from <= CAST($2 AS timestamptz) ORDER BY _lsn, _command_id, _seqval, _op`, [after!, until!]);
     const all = await raw(`SELECT count(*) FROM ledger.dbo_inventory_history`);
     expect(got.rows.length).toBe(want.rows.length);
     expect(got.rows.length).toBeGreaterThan(10);
@@ -118,7 +118,7 @@ describe.each(BACKENDS)('docs/querying.md on %s', (backend) => {
   it('the exact instant of a datetime2(7) value = the stored microseconds and the 100-ns digit', async () => {
     const id = literal(BLOCKS[7]!, /dbo_inventory_history\((\d+)\)/);
     const got = await asReader(BLOCKS[7]!);
-    const stored = await raw(`SELECT h._seq::text, h._op, (h.modified_at AT TIME ZONE 'UTC')::text, h.modified_at_100ns FROM ledger.dbo_inventory_history h WHERE h.inventory_id = $1 ORDER BY h._lsn, h._seqval, h._op`, [id]);
+    const stored = await raw(`SELECT h._seq::text, h._op, (h.modified_at AT TIME ZONE 'UTC')::text, h.modified_at_100ns FROM ledger.dbo_inventory_history h WHERE h.inventory_id = $1 ORDER BY h._lsn, h._command_id, h._seqval, h._op`, [id]);
     const want = stored.rows.map(([seq, op, at, digit]) => [
       seq,
       op,

@@ -46,7 +46,7 @@ describe('source order along _seq', () => {
       [row(7, 50, 'run-3'), run3],
       [row(8, 45, 'run-3'), run3],
     ];
-    expect(firstProblem(order, rows)).toEqual({ seq: 8, problem: expect.stringMatching(/^out of order: \(lsn, seqval, op\) does not increase after _seq 7 .* rows were moved or swapped/) });
+    expect(firstProblem(order, rows)).toEqual({ seq: 8, problem: expect.stringMatching(/^out of order: \(lsn, command_id, seqval, op\) does not increase after _seq 7 .* rows were moved or swapped/) });
     expect(order.lateRows).toBe(2);
   });
 
@@ -66,7 +66,7 @@ describe('source order along _seq', () => {
 
   it('accepts only changes quarantined and replayed by the late digest\'s own run', () => {
     const never = new SourceOrder(replayed([]), 'UTC');
-    expect(never.check(row(5, 15, 'replay-1'), replay)).toMatch(/covers \(0x0+f, 0x0+f, U\), which is not a change quarantined and replayed by that run \(not in ledger\.quarantine_replays\)/);
+    expect(never.check(row(5, 15, 'replay-1'), replay)).toMatch(/covers \(0x0+f, NULL, 0x0+f, U\), which is not a change quarantined and replayed by that run \(not in ledger\.quarantine_replays\)/);
     const other = new SourceOrder(replayed([[15, 'replay-0']]), 'UTC');
     expect(other.check(row(5, 15, 'replay-1'), replay)).toMatch(/ledger\.quarantine_replays names run replay-0/);
   });
@@ -100,6 +100,6 @@ describe('source order along _seq', () => {
       [row(2, 15, 'run-1'), run1], // the same change, already appended by a regular run
       [row(5, 15, 'replay-1'), replay],
     ];
-    expect(firstProblem(order, rows)).toEqual({ seq: 5, problem: expect.stringMatching(/^source position \(0x0+f, 0x0+f, U\) repeats the row at _seq 2/) });
+    expect(firstProblem(order, rows)).toEqual({ seq: 5, problem: expect.stringMatching(/^source position \(0x0+f, NULL, 0x0+f, U\) repeats the row at _seq 2/) });
   });
 });

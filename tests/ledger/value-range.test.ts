@@ -201,12 +201,12 @@ function storable(values: Record<string, string | null>): boolean {
 
 async function readStaged(t: TestEnvironment, table: ResolvedTable, columns: readonly BusinessColumn[], runId: string): Promise<Map<string, { hash: string; row: Parameters<typeof rowHash>[0] }>> {
   const sql =
-    `SELECT encode(_lsn, 'hex'), encode(_seqval, 'hex'), _op, ${readExpr('_valid_from', 'timestamptz')}, _before::text, _extra::text, encode(_row_hash, 'hex')` +
+    `SELECT encode(_lsn, 'hex'), encode(_seqval, 'hex'), _op, ${readExpr('_valid_from', 'timestamptz')}, _before::text, _extra::text, encode(_row_hash, 'hex'), _command_id::text` +
     columns.map((c) => `, ${readExpr(quoteIdent(c.name), c.kind)}${c.hundredNs ? `, ${quoteIdent(c.hundredNs)}::text` : ''}`).join('') +
     ` FROM ${qualified('ledger_stage', table.stageTable)} WHERE _run_id = $1`;
   const out = new Map<string, { hash: string; row: Parameters<typeof rowHash>[0] }>();
   for (const r of (await t.env.targetDb.query(sql, [runId])).rows) {
-    let i = 7;
+    let i = 8;
     const values: Record<string, string | null> = {};
     for (const c of columns) {
       const text = r[i++] ?? null;
@@ -214,7 +214,7 @@ async function readStaged(t: TestEnvironment, table: ResolvedTable, columns: rea
       values[c.name] = text === null ? null : joinHundredNs(canonicalFromPg(c.kind, text), digit === null ? null : Number(digit));
     }
     const img = (s: string | null | undefined): Record<string, string | null> | null => (s ? (JSON.parse(s) as Record<string, string | null>) : null);
-    const row = { lsn: r[0] ?? '', seqval: r[1] ?? '', commandId: null, op: r[2] ?? '', validFrom: canonicalFromPg('timestamptz', r[3] ?? ''), before: img(r[4]), extra: img(r[5]), values };
+    const row = { lsn: r[0] ?? '', seqval: r[1] ?? '', commandId: r[7] === null || r[7] === undefined ? null : Number(r[7]), op: r[2] ?? '', validFrom: canonicalFromPg('timestamptz', r[3] ?? ''), before: img(r[4]), extra: img(r[5]), values };
     out.set(row.lsn, { hash: r[6] ?? '', row });
   }
   return out;

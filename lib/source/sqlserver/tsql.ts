@@ -6,6 +6,7 @@
  * arrive exactly as the VALUE TEXT CONTRACT of lib/source/port.ts says.
  */
 import { parseSqlServerType, type SqlServerType } from '../../types/sqlserver-type';
+import { sourceOrderSql } from '../../ledger/change-order';
 import { keyCompareSql } from '../snapshot';
 
 /** T-SQL QUOTENAME: [name] with ']' doubled. Throws on what SQL Server would not accept as sysname. */
@@ -147,11 +148,11 @@ export const SQL = {
 
   /**
    * @from_lsn, @to_lsn binary(10), @row_number bigint: the LSN of row number @row_number of the window
-   * in (lsn, seqval, operation) order — the first row that does not fit — if there is one.
+   * in change order (lib/ledger/change-order.ts) — the first row that does not fit — if there is one.
    */
   windowCut: (changeTable: string): string =>
     `SELECT ${lsnText('x.lsn')} AS lsn FROM (SELECT c.[__$start_lsn] AS lsn, ` +
-    `ROW_NUMBER() OVER (ORDER BY c.[__$start_lsn], c.[__$seqval], c.[__$operation]) AS rn ` +
+    `ROW_NUMBER() OVER (ORDER BY ${sourceOrderSql(quoteName, 'c')}) AS rn ` +
     `FROM cdc.${quoteName(changeTable)} AS c WHERE c.[__$start_lsn] >= @from_lsn AND c.[__$start_lsn] <= @to_lsn) AS x ` +
     `WHERE x.rn = @row_number`,
 
@@ -182,7 +183,7 @@ export const SQL = {
       `REPLACE(CONVERT(varchar(23), m.tran_end_time, 121), ' ', 'T') + '0000' AS ${ALIAS.commitTime}${values} ` +
       `FROM cdc.${quoteName(`fn_cdc_get_all_changes_${captureInstance}`)}(@from_lsn, @to_lsn, @row_filter) AS f ` +
       `LEFT JOIN cdc.lsn_time_mapping AS m ON m.start_lsn = f.[__$start_lsn] ` +
-      `ORDER BY f.[__$start_lsn], f.[__$seqval], f.[__$operation]`
+      `ORDER BY ${sourceOrderSql(quoteName, 'f')}`
     );
   },
 
