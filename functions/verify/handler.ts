@@ -1,7 +1,7 @@
 import { tableByCaptureInstance } from '../../lib/config/load';
 import { VerificationError } from '../../lib/errors';
 import { qualified } from '../../lib/sql/ident';
-import { readStagedChunks } from '../../lib/ledger/staging';
+import { chunkSpans, readStagedChunksPaged } from '../../lib/ledger/staging';
 import { readManifest, TransformManifest } from '../../lib/pipeline/manifest';
 import { CHUNK_STRIDE, windowChunks } from '../../lib/pipeline/keys';
 import { snapshotSeqvalBounds } from '../../lib/source/snapshot';
@@ -21,13 +21,18 @@ async function factsFor(rt: Runtime, input: BatchInput, result: TableResult): Pr
   const manifest = await readManifest(rt.chunks, result.transform.manifestKey, TransformManifest);
   const chunks = windowChunks(input.runId, input.iteration, result.window, input.redriveCount);
   const range = { first: chunks.firstIndex, last: chunks.firstIndex + CHUNK_STRIDE - 2 };
-  const staged = await readStagedChunks(rt.db, table, batch, range);
+  // span by span, each statement bounded (lib/ledger/staging.ts), and a probe for chunks the manifest does not list
+  const staged = await readStagedChunksPaged(rt.db, table, batch, manifest.chunks, range);
   const wm = await rt.db.execute(`SELECT encode(lsn, 'hex') AS lsn FROM ledger.watermarks WHERE capture_instance = :ci`, { ci });
-  const dup = await rt.db.execute(
-    `SELECT count(*) AS n FROM ${stage} s JOIN ${history} h ON h._lsn = s._lsn AND h._seqval = s._seqval AND h._op = s._op
-      WHERE s._run_id = :runId AND s._iteration = :iteration AND s._attempt = :attempt AND s._chunk BETWEEN :firstChunk AND :lastChunk`,
-    { ...batch, firstChunk: range.first, lastChunk: range.last },
-  );
+  let alreadyInLedger = 0;
+  for (const span of chunkSpans(manifest.chunks)) {
+    const dup = await rt.db.execute(
+      `SELECT count(*) AS n FROM ${stage} s JOIN ${history} h ON h._lsn = s._lsn AND h._seqval = s._seqval AND h._op = s._op
+        WHERE s._run_id = :runId AND s._iteration = :iteration AND s._attempt = :attempt AND s._chunk BETWEEN :firstChunk AND :lastChunk`,
+      { ...batch, firstChunk: span.first, lastChunk: span.last },
+    );
+    alreadyInLedger += Number(dup.rows[0]?.n ?? 0);
+  }
   const q = result.window.snapshot
     ? await rt.db.execute(`SELECT count(*) AS n FROM ledger.quarantine WHERE capture_instance = :ci AND op = 'S' AND seqval >= decode(:lo, 'hex') AND seqval <= decode(:hi, 'hex')`, {
         ci,
@@ -42,7 +47,7 @@ async function factsFor(rt: Runtime, input: BatchInput, result: TableResult): Pr
     manifest,
     staged,
     watermark: wm.rows[0] ? String(wm.rows[0].lsn) : null,
-    alreadyInLedger: Number(dup.rows[0]?.n ?? 0),
+    alreadyInLedger,
     quarantinedInWindow: Number(q.rows[0]?.n ?? 0),
   };
 }

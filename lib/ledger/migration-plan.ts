@@ -8,7 +8,7 @@ import { MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
 import { querySurfaceDdl, sharedSurfaceDdl, surfaceName } from './query-surface';
 import { HASH_VERSIONS_MIGRATION, readHashVersions, recordVersionStatements } from './hash-versions';
 import { HASH_VERSION } from './row-hash';
-import { addColumnDdl, commandIdDdl, createHistoryDdl, createStageDdl, stageAttemptDdl, storedColumns, SYSTEM_COLUMNS } from './table-ddl';
+import { addColumnDdl, commandIdDdl, createHistoryDdl, createStageDdl, stageAttemptDdl, stageChunkIndex, stageChunkIndexDdl, storedColumns, SYSTEM_COLUMNS } from './table-ddl';
 
 /**
  * What `migrate` would change, read from the ledger's catalog before anything is written: the
@@ -182,6 +182,11 @@ async function planTable(db: Reader, t: ResolvedTable, bookkeeping: boolean, has
       changes.push(`stage ledger_stage.${t.stageTable} per run attempt`);
     }
     if (!stage.includes('_command_id')) statements.push(plain(commandIdDdl(t, 'ledger_stage')));
+    const index = await db.execute(`SELECT 1 AS present FROM pg_indexes WHERE schemaname = 'ledger_stage' AND indexname = :name`, { name: stageChunkIndex(t) });
+    if (index.rows.length === 0) {
+      statements.push(plain(stageChunkIndexDdl(t)));
+      changes.push(`index ledger_stage.${t.stageTable} by batch and chunk`);
+    }
     const missing = stored.filter((c) => !stage.includes(c.name));
     statements.push(...missing.map((c) => plain(addColumnDdl(t, 'ledger_stage', c))));
   }

@@ -90,7 +90,17 @@ export function createStageDdl(t: ResolvedTable): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS ${stage} (${[...stageSys, ...biz].join(', ')}, ` +
       `CONSTRAINT ${quoteIdent(stageChangeConstraint(t))} UNIQUE (_run_id, _attempt, _lsn, _seqval, _op))`,
+    stageChunkIndexDdl(t),
   ];
+}
+
+/** Commit and Verify read, append and clear staging by chunk spans (lib/ledger/staging.ts): an index per batch and chunk. */
+export function stageChunkIndex(t: ResolvedTable): string {
+  return `${t.stageTable}_batch_chunk`.slice(0, 63);
+}
+
+export function stageChunkIndexDdl(t: ResolvedTable): string {
+  return `CREATE INDEX IF NOT EXISTS ${quoteIdent(stageChunkIndex(t))} ON ${qualified('ledger_stage', t.stageTable)} (_run_id, _iteration, _attempt, _chunk)`;
 }
 
 /** Staging is idempotent per attempt and change: a stale attempt's rows never stand in for another's. */

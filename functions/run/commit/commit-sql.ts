@@ -4,11 +4,12 @@ import { storedColumns, SYSTEM_COLUMNS } from '../../../lib/ledger/table-ddl';
 import { qualified, quoteIdent } from '../../../lib/sql/ident';
 
 /**
- * Appends a batch's staged rows to the history in source order (lib/ledger/change-order.ts): `_seq` continues the
- * table's sequence, `_chain_hash` extends the hash chain from the current head (ledger.chain_agg
- * as a running window aggregate). Rows already in the ledger are skipped (idempotent).
- * Only the staging of one attempt (:attempt, the RedriveCount) is appended.
- * Parameters: :runId, :iteration, :attempt, :lastSeq, :head (hex).
+ * Appends one span of a batch's staged chunks (lib/ledger/staging.ts chunkSpans) to the history in
+ * source order (lib/ledger/change-order.ts): `_seq` continues the table's sequence, `_chain_hash`
+ * extends the hash chain from the current head (ledger.chain_agg as a running window aggregate).
+ * Rows already in the ledger are skipped (idempotent). Only the staging of one attempt (:attempt,
+ * the RedriveCount) is appended.
+ * Parameters: :runId, :iteration, :attempt, :firstChunk, :lastChunk, :lastSeq, :head (hex).
  */
 export function appendSql(t: ResolvedTable): string {
   const history = qualified('ledger', t.historyTable);
@@ -32,7 +33,7 @@ export function appendSql(t: ResolvedTable): string {
   return (
     `INSERT INTO ${history} (${cols.map((c) => (c.startsWith('"') ? c : quoteIdent(c))).join(', ')}) ` +
     `SELECT ${select.join(', ')} FROM ${stage} s ` +
-    `WHERE s._run_id = :runId AND s._iteration = :iteration AND s._attempt = :attempt ` +
+    `WHERE s._run_id = :runId AND s._iteration = :iteration AND s._attempt = :attempt AND s._chunk BETWEEN :firstChunk AND :lastChunk ` +
     `AND NOT EXISTS (SELECT 1 FROM ${history} h WHERE h._lsn = s._lsn AND h._seqval = s._seqval AND h._op = s._op) ` +
     `WINDOW w AS (ORDER BY ${changeOrderSql('s')} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ` +
     `ORDER BY ${changeOrderSql('s')}`
@@ -43,13 +44,19 @@ export function headSql(t: ResolvedTable): string {
   return `SELECT _seq AS seq, encode(_chain_hash, 'hex') AS head FROM ${qualified('ledger', t.historyTable)} ORDER BY _seq DESC LIMIT 1`;
 }
 
-/** The digest of what one batch appended: rows, LSN and sequence bounds, and the new chain head. */
-export function appendedDigestSql(t: ResolvedTable): string {
+/**
+ * What one span appended (`_seq > :lastSeq`, at most a span's rows): rows, LSN and sequence bounds,
+ * the new chain head, and the source positions of its first and last rows (`lsn/command_id/seqval/op`).
+ */
+export function appendedSpanSql(t: ResolvedTable): string {
   const history = qualified('ledger', t.historyTable);
+  const position = (dir: 'ASC' | 'DESC'): string =>
+    `(SELECT encode(_lsn, 'hex') || '/' || coalesce(_command_id::text, '') || '/' || encode(_seqval, 'hex') || '/' || _op FROM ${history} WHERE _seq > :lastSeq ORDER BY _seq ${dir} LIMIT 1)`;
   return (
     `SELECT count(*) AS rows, min(encode(_lsn, 'hex')) AS first_lsn, max(encode(_lsn, 'hex')) AS last_lsn, ` +
     `min(_seq) AS first_seq, max(_seq) AS last_seq, ` +
-    `(SELECT encode(_chain_hash, 'hex') FROM ${history} ORDER BY _seq DESC LIMIT 1) AS chain_head ` +
+    `(SELECT encode(_chain_hash, 'hex') FROM ${history} ORDER BY _seq DESC LIMIT 1) AS chain_head, ` +
+    `${position('ASC')} AS first_position, ${position('DESC')} AS last_position ` +
     `FROM ${history} WHERE _seq > :lastSeq`
   );
 }
@@ -61,6 +68,19 @@ export function appendedDigestSql(t: ResolvedTable): string {
  */
 export const LOCK_SQL = `SELECT 1 FROM ledger.capture_instances WHERE capture_instance = :ci FOR UPDATE`;
 
-export function clearStageSql(t: ResolvedTable): string {
-  return `DELETE FROM ${qualified('ledger_stage', t.stageTable)} WHERE _run_id = :runId AND _iteration = :iteration AND _attempt = :attempt`;
+/** Clears one span of a batch's staging. Parameters: :runId, :iteration, :attempt, :firstChunk, :lastChunk. */
+export function clearStageSpanSql(t: ResolvedTable): string {
+  return `DELETE FROM ${qualified('ledger_stage', t.stageTable)} WHERE _run_id = :runId AND _iteration = :iteration AND _attempt = :attempt AND _chunk BETWEEN :firstChunk AND :lastChunk`;
+}
+
+/**
+ * Clears what is left of a batch's staging after its spans were cleared, at most STATEMENT_ROWS
+ * rows per statement (run until it deletes none). Parameters: :runId, :iteration, :attempt, :limit.
+ */
+export function clearStageRestSql(t: ResolvedTable): string {
+  const stage = qualified('ledger_stage', t.stageTable);
+  return (
+    `DELETE FROM ${stage} WHERE ctid IN (SELECT ctid FROM ${stage} ` +
+    `WHERE _run_id = :runId AND _iteration = :iteration AND _attempt = :attempt LIMIT :limit)`
+  );
 }

@@ -2,6 +2,7 @@ import type { PipelineConfig } from '../../../lib/config/resolve';
 import type { LedgerDb } from '../../../lib/data-api/client';
 import { json } from '../../../lib/data-api/params';
 import type { CompensateInput, CompensateOutput } from '../../../lib/pipeline/state';
+import { STATEMENT_ROWS } from '../../../lib/ledger/staging';
 import { qualified } from '../../../lib/sql/ident';
 import { releaseLease } from '../lease';
 
@@ -51,11 +52,18 @@ export async function compensateRun(db: LedgerDb, config: PipelineConfig, input:
   const actions: Action[] = [];
   for (const t of config.tables) {
     // only this attempt's: a twin or a later attempt of the same run keeps its staging (fencing)
-    const r = await db.execute(`DELETE FROM ${qualified('ledger_stage', t.stageTable)} WHERE _run_id = :runId AND _attempt = :attempt`, {
-      runId: input.runId,
-      attempt: input.redriveCount,
-    });
-    actions.push({ action: 'discard-staged-rows', detail: { captureInstance: t.captureInstance, rows: r.updated } });
+    // at most STATEMENT_ROWS rows per statement (a 2,000,000-row staging is 40 statements, each well under the 45 s limit)
+    const stage = qualified('ledger_stage', t.stageTable);
+    let rows = 0;
+    for (;;) {
+      const r = await db.execute(
+        `DELETE FROM ${stage} WHERE ctid IN (SELECT ctid FROM ${stage} WHERE _run_id = :runId AND _attempt = :attempt LIMIT :limit)`,
+        { runId: input.runId, attempt: input.redriveCount, limit: STATEMENT_ROWS },
+      );
+      rows += r.updated;
+      if (r.updated < STATEMENT_ROWS) break;
+    }
+    actions.push({ action: 'discard-staged-rows', detail: { captureInstance: t.captureInstance, rows } });
   }
   const held = await releaseLease(db, input);
   actions.push({ action: 'release-lease', detail: { held: held ? 1 : 0 } });

@@ -99,12 +99,16 @@ export async function replayQuarantine(db: LedgerDb, config: PipelineConfig, sto
     }
     if (accepted.length === 0) continue;
     const batch = { runId: replayRun, iteration: 1, attempt: 0 };
+    const chunks: { index: number; rows: number }[] = [];
     for (const rows of splitBySize(accepted, MAX_PARAMETER_BYTES)) {
-      await db.execute(stageInsertSql(table), { ...batch, chunk: 1, rows: json(rows) });
+      // one chunk per insert, in change order (they are sorted): appended span by span like Commit's
+      const index = chunks.length + 1;
+      await db.execute(stageInsertSql(table), { ...batch, chunk: index, rows: json(rows) });
+      chunks.push({ index, rows: rows.length });
     }
     const done = await db.transaction(async (tx) => {
       await tx.execute(LOCK_SQL, { ci: table.captureInstance });
-      const rows = await appendBatch(tx, table, batch, { late: true });
+      const rows = await appendBatch(tx, table, batch, chunks, { late: true });
       await tx.execute(recordReplaysSql(table.historyTable), { runId: replayRun, ids: `{${acceptedIds.join(',')}}` });
       return rows;
     });
