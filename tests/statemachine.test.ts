@@ -148,6 +148,12 @@ describe('statemachine/pipeline.asl.json', () => {
         continue;
       }
       expect(retried).toEqual(expect.arrayContaining(['SourceUnavailableError', 'DatabaseResumingException', 'StatementTimeoutException']));
+      // a statement timeout is retried once, after a pause, on its own retrier: every statement is
+      // bounded (docs/architecture.md), so a timeout means a slow database, and five tries would
+      // only repeat the same failure before the Catch compensates it for a redrive
+      const retriers = (t.state['Retry'] ?? []) as { ErrorEquals: string[]; MaxAttempts?: number; IntervalSeconds?: number }[];
+      const timeout = retriers.filter((r) => r.ErrorEquals.includes('StatementTimeoutException'));
+      expect({ state: t.name, timeout }).toEqual({ state: t.name, timeout: [expect.objectContaining({ ErrorEquals: ['StatementTimeoutException'], MaxAttempts: 1, IntervalSeconds: 30 })] });
       for (const permanent of ['VerificationError', 'CdcRetentionGapError', 'ConfigError', 'SchemaDriftError', 'States.ALL', 'States.TaskFailed']) {
         expect({ state: t.name, permanent, retried: retried.includes(permanent) }).toEqual({ state: t.name, permanent, retried: false });
       }

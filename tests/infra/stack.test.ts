@@ -98,6 +98,17 @@ describe('state machine', () => {
     for (const t of dbTasks) expect({ task: t.name, conflict: retried(t).includes('TransactionConflictError') }).toEqual({ task: t.name, conflict: true });
   });
 
+  test('a Data API statement timeout is retried once, after 30 s, on its own retrier: statements are bounded, so it is not treated as transient', () => {
+    const { text, substitutions } = stateMachineDefinition();
+    const concrete = text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_m, n: string) => (n in substitutions ? 'arn:aws:lambda:us-east-1:123456789012:function:f' : _m));
+    const retriers = (t: { state: Record<string, unknown> }) => (t.state['Retry'] ?? []) as { ErrorEquals: string[]; MaxAttempts?: number; IntervalSeconds?: number }[];
+    const dbTasks = listTaskStates(parseDefinition(concrete)).filter((t) => retriers(t).some((r) => r.ErrorEquals.includes('DatabaseUnavailableException')));
+    for (const t of dbTasks) {
+      const timeout = retriers(t).filter((r) => r.ErrorEquals.includes('StatementTimeoutException'));
+      expect({ task: t.name, timeout }).toEqual({ task: t.name, timeout: [{ ErrorEquals: ['StatementTimeoutException'], IntervalSeconds: 30, MaxAttempts: 1, JitterStrategy: 'FULL' }] });
+    }
+  });
+
   test('each function timeout equals the largest TimeoutSeconds of the Task states that call it', () => {
     const def = loadDeployDefinition();
     for (const spec of STEP_FUNCTIONS) {

@@ -5,7 +5,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { SchemaDriftError, SourceUnavailableError, VerificationError } from '../../lib/errors';
+import { SchemaDriftError, SourceUnavailableError, StatementTimeoutException, VerificationError } from '../../lib/errors';
 import { localFunctionArn, localTopicArn } from '../../local/runner/definition';
 import { FileHistoryStore, type HistoryEvent } from '../../local/runner/history';
 import { describeStates } from '../../local/runner/report';
@@ -259,6 +259,19 @@ describe('runExecution on statemachine/pipeline.asl.json', () => {
     expect(rec.status).toBe('FAILED');
     const plan = describeStates(rec).find((s) => s.name === 'PlanWindows');
     expect(plan).toMatchObject({ status: 'caught', attempts: 6, retries: 5, error: 'SourceUnavailableError' });
+  });
+
+  test('a statement timeout is retried once, then caught and compensated (not five times like a transient error)', async () => {
+    const h = harness({
+      Commit: async () => {
+        throw new StatementTimeoutException('Data API StatementTimeoutException: the statement ran past the 45 s limit (dbo_inventory)');
+      },
+    });
+    const rec = await runExecution({ input: {}, tasks: h.tasks, publish: h.publish, history, retryIntervalOverrideMs: 0 });
+    expect(h.callsOf('Commit')).toHaveLength(2); // 1 + MaxAttempts 1
+    expect(h.callsOf('Compensate')[0]?.input).toMatchObject({ failedState: 'Commit', error: { Error: 'StatementTimeoutException' } });
+    expect(rec.status).toBe('FAILED');
+    expect(describeStates(rec).find((s) => s.name === 'Commit')).toMatchObject({ status: 'caught', attempts: 2, retries: 1, error: 'StatementTimeoutException' });
   });
 
   test('a permanent error (VerificationError) -> Catch -> Compensate -> NotifyFailure -> AwaitRedrive -> FAILED with RunFailed', async () => {
