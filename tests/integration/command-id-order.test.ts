@@ -34,7 +34,7 @@ describe.each(BACKENDS)('command id order on %s', (backend) => {
     const ct = (
       await source(
         `SELECT "__$command_id"::text, encode("__$seqval", 'hex') FROM cdc."dbo_Products_CT" WHERE "__$operation" = 4
-         AND "__$start_lsn" = (SELECT max("__$start_lsn") FROM cdc."dbo_Products_CT") ORDER BY "__$command_id"`,
+         AND "__$start_lsn" = (SELECT "__$start_lsn" FROM cdc."dbo_Products_CT" ORDER BY 1 DESC LIMIT 1) ORDER BY "__$command_id"`,
       )
     ).rows;
     expect(ct).toHaveLength(6);
@@ -45,24 +45,24 @@ describe.each(BACKENDS)('command id order on %s', (backend) => {
   it('appends in command id order: _seq follows the statements, _current shows the last one', async () => {
     const rows = await target(
       `SELECT _seq, _command_id, list_price::text FROM ledger.dbo_products_history
-       WHERE _lsn = (SELECT max(_lsn) FROM ledger.dbo_products_history) ORDER BY _seq`,
+       WHERE _lsn = (SELECT _lsn FROM ledger.dbo_products_history ORDER BY 1 DESC LIMIT 1) ORDER BY _seq`,
     );
     expect(rows.map((r) => Number(r[1]))).toEqual([...rows.map((r) => Number(r[1]))].sort((a, b) => a - b));
     expect(rows.map((r) => r[2])).toEqual(['111.1100', '111.1100', '222.2200', '222.2200', '333.3300', '333.3300']);
     const current = await target(
-      `SELECT c.list_price::text FROM ledger_query.dbo_products_current c WHERE c.product_id IN (SELECT product_id FROM ledger.dbo_products_history WHERE _lsn = (SELECT max(_lsn) FROM ledger.dbo_products_history))`,
+      `SELECT c.list_price::text FROM ledger_query.dbo_products_current c WHERE c.product_id IN (SELECT product_id FROM ledger.dbo_products_history WHERE _lsn = (SELECT _lsn FROM ledger.dbo_products_history ORDER BY 1 DESC LIMIT 1))`,
     );
     expect(current.map((r) => r[0])).toEqual(['333.3300', '333.3300']);
     // the same rows in seqval order would have put the first statement last
     const bySeqval = await target(
-      `SELECT list_price::text FROM ledger.dbo_products_history WHERE _lsn = (SELECT max(_lsn) FROM ledger.dbo_products_history) ORDER BY _seqval DESC LIMIT 1`,
+      `SELECT list_price::text FROM ledger.dbo_products_history WHERE _lsn = (SELECT _lsn FROM ledger.dbo_products_history ORDER BY 1 DESC LIMIT 1) ORDER BY _seqval DESC LIMIT 1`,
     );
     expect(bySeqval[0]?.[0]).toBe('111.1100');
   });
 
   it('the before-image of each update is the previous statement, and the ledger verifies', async () => {
     const before = await target(
-      `SELECT _before->>'list_price' FROM ledger.dbo_products_history WHERE _lsn = (SELECT max(_lsn) FROM ledger.dbo_products_history) ORDER BY _seq`,
+      `SELECT _before->>'list_price' FROM ledger.dbo_products_history WHERE _lsn = (SELECT _lsn FROM ledger.dbo_products_history ORDER BY 1 DESC LIMIT 1) ORDER BY _seq`,
     );
     expect(before.slice(2).map((r) => r[0])).toEqual(['111.1100', '111.1100', '222.2200', '222.2200']);
     const report = await verifyLedger(t.env.db, t.env.runtime.digests, t.env.config, {});

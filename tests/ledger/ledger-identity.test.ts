@@ -198,7 +198,7 @@ describe.each(BACKENDS)('ledger identity and digest namespaces on %s', (backend)
     const legacy = (await readLedgerIdentity(l2.db))!;
     expect(legacy.ledgerId).not.toBe(id.ledgerId);
     expect(legacy.digestNamespace).toBe('');
-    expect(await viewDef(l2)).toMatch(/ORDER BY (h\.)?_lsn, (h\.)?_seqval, (h\.)?_op\)/);
+    expect(await viewDef(l2)).toMatch(/ORDER BY (h\.)?_lsn, (h\.)?_command_id, (h\.)?_seqval, (h\.)?_op\)/);
     const after = await run(l2, 37);
     expect(existsSync(join(root, 'dbo_Inventory', before, '0001.json'))).toBe(true);
     expect(existsSync(join(root, 'dbo_Inventory', after, '0001.json'))).toBe(true);
