@@ -40,8 +40,8 @@ export interface LocalOptions {
    * fake), or a function making it from the source database once it is open.
    */
   readonly source?: CdcSource | ((sourceDb: SqlDriver) => CdcSource);
-  /** Options of the local Data API server (the benchmark counts calls and adds latency). */
-  readonly dataApi?: Pick<DataApiServerOptions, 'onCall' | 'latencyMs'>;
+  /** Options of the local Data API server (the benchmark counts calls and adds latency; tests lower its limits). */
+  readonly dataApi?: Pick<DataApiServerOptions, 'onCall' | 'latencyMs' | 'limits'>;
   /**
    * The data dir's one-process lock (local/data-dir-lock.ts), taken when an embedded database lives in
    * it: what this process does, how long to wait for another one. Default: command `run`, 60 s.

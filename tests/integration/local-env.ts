@@ -23,7 +23,7 @@ export interface TestEnvironment {
 export async function openTestEnvironment(
   backend: 'pglite' | 'postgres',
   config: Partial<PipelineConfig> = {},
-  opts: { readonly source?: LocalOptions['source']; readonly declaredSourceOnly?: boolean } = {},
+  opts: { readonly source?: LocalOptions['source']; readonly declaredSourceOnly?: boolean; readonly dataApi?: LocalOptions['dataApi'] } = {},
 ): Promise<TestEnvironment> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cdc-ledger-test-'));
   const full = { ...repoConfig(), ...config };
@@ -35,6 +35,7 @@ export async function openTestEnvironment(
     ...(dbs[0] ? { sourceUrl: dbs[0].url } : {}),
     ...(dbs[1] ? { targetUrl: dbs[1].url } : {}),
     ...(opts.declaredSourceOnly ? { source: declaredSource(full) } : opts.source ? { source: opts.source } : {}),
+    ...(opts.dataApi ? { dataApi: opts.dataApi } : {}),
   });
   return {
     env,
