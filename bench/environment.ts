@@ -14,12 +14,14 @@ export interface CallCounts {
   requestBytes: number;
   responseBytes: number;
   byOperation: Record<string, { calls: number; requestBytes: number; responseBytes: number }>;
+  /** The longest single call (arrival to response written, the latency the server adds included). */
+  longest: { operation: string; ms: number };
 }
 
 export class DataApiCounter {
   counts: CallCounts = DataApiCounter.empty();
   static empty(): CallCounts {
-    return { calls: 0, requestBytes: 0, responseBytes: 0, byOperation: {} };
+    return { calls: 0, requestBytes: 0, responseBytes: 0, byOperation: {}, longest: { operation: '-', ms: 0 } };
   }
   readonly onCall = (c: DataApiCallInfo): void => {
     const k = this.counts;
@@ -30,6 +32,7 @@ export class DataApiCounter {
     op.calls++;
     op.requestBytes += c.requestBytes;
     op.responseBytes += c.responseBytes;
+    if (c.ms > k.longest.ms) k.longest = { operation: c.operation, ms: c.ms };
   };
   /** Returns the counts so far and starts again from zero. */
   take(): CallCounts {

@@ -14,6 +14,7 @@ import { PARTS, renderText, runBench, type BenchOptions, type Part } from './run
 
 const USAGE = `usage: npm run bench -- [options]
   --changes N               changes for the pipeline and the baselines (default 1000000)
+  --large-changes N         changes in the one source transaction of part large (default 10000000)
   --only LIST               parts to run: ${PARTS.join(',')} (default all)
   --sample N                rows for the ExecuteStatement / BatchExecuteStatement baselines (default 20000)
   --handlers process|inline each handler in its own process (peak RSS; default) or all in this one
@@ -78,6 +79,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   const opts: BenchOptions = {
     pgUrl: str('pg-url') ?? process.env['CDC_LEDGER_BENCH_PG_URL'] ?? process.env['CDC_LEDGER_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     changes: Math.floor(num('changes', 1_000_000, 1)),
+    largeChanges: Math.floor(num('large-changes', 10_000_000, 1)),
     parts: parts as Part[],
     sample: Math.floor(num('sample', 20_000, 1)),
     handlers,

@@ -141,10 +141,31 @@ export async function ledgerCounts(be: BenchEnvironment): Promise<{ total: numbe
   return { total, quarantine: Number(q.rows[0]?.[0] ?? 0), byTable };
 }
 
-export async function measurePipeline(be: BenchEnvironment, opts: { changes: number; seed: number; handlers: 'process' | 'inline'; profileDir?: string; handlerNodeOptions?: readonly string[] }): Promise<PipelineResult> {
-  const sim = progress(`pipeline: simulating ${opts.changes.toLocaleString('en-US')} ERP changes...`);
+/** What the source holds before the pipeline drains it; default: the simulated ERP's changes. */
+export type Workload = (be: BenchEnvironment, report: (text: string) => void) => Promise<{ changes: number }>;
+
+export interface PipelineOptions {
+  readonly changes: number;
+  readonly seed: number;
+  readonly handlers: 'process' | 'inline';
+  readonly profileDir?: string;
+  readonly handlerNodeOptions?: readonly string[];
+  /** Instead of simulating `changes` ERP changes (part `large`: one large transaction). */
+  readonly workload?: Workload;
+  /** The progress label (default "pipeline"). */
+  readonly label?: string;
+}
+
+const simulatedErp =
+  (changes: number, seed: number): Workload =>
+  async (be, report) =>
+    simulateErpActivity(be.env.sourceDb, { changes, seed, onProgress: (n) => report(n.toLocaleString('en-US')) });
+
+export async function measurePipeline(be: BenchEnvironment, opts: PipelineOptions): Promise<PipelineResult> {
+  const label = opts.label ?? 'pipeline';
+  const sim = progress(`${label}: writing ${opts.changes.toLocaleString('en-US')} changes to the source...`);
   const t0 = performance.now();
-  const simulated = await simulateErpActivity(be.env.sourceDb, { changes: opts.changes, seed: opts.seed, onProgress: (n) => sim.update(n.toLocaleString('en-US')) });
+  const simulated = await (opts.workload ?? simulatedErp(opts.changes, opts.seed))(be, (text) => sim.update(text));
   const simulateSeconds = (performance.now() - t0) / 1000;
   sim.done(`${simulated.changes.toLocaleString('en-US')} changes in ${simulateSeconds.toFixed(1)} s`);
 
@@ -152,7 +173,7 @@ export async function measurePipeline(be: BenchEnvironment, opts: { changes: num
   let pool: HandlerPool | undefined;
   let tasks: Record<string, (input: unknown) => Promise<unknown>>;
   if (opts.handlers === 'process') {
-    const p = progress('pipeline: starting one process per handler (4 per Map handler)...');
+    const p = progress(`${label}: starting one process per handler (4 per Map handler)...`);
     pool = new HandlerPool({ configDoc: be.configDoc, dataDir: be.env.dataDir, sourceUrl: be.sourceUrl, dataApiEndpoint: be.env.dataApiEndpoint }, join(be.env.dataDir, 'bundles'), opts.profileDir, opts.handlerNodeOptions);
     await pool.start();
     tasks = pool.tasks(log);
@@ -161,7 +182,7 @@ export async function measurePipeline(be: BenchEnvironment, opts: { changes: num
 
   try {
     be.counter.take();
-    const run = progress('pipeline: running the state machine until the backlog is drained...');
+    const run = progress(`${label}: running the state machine until the backlog is drained...`);
     const started = performance.now();
     const cpuWindow = startCpuWindow();
     const cpuBefore = pool ? await pool.memory() : {};

@@ -2,6 +2,7 @@
 import { cpus, totalmem, availableParallelism, platform, release } from 'node:os';
 import type { BaselinesResult } from './baselines';
 import type { FreshnessResult } from './freshness';
+import type { LargeTransactionResult } from './large-transaction';
 import { RATED_STEPS, type HandlerName } from './handlers';
 import type { PipelineResult } from './pipeline';
 import type { QueryResult } from './query';
@@ -28,7 +29,7 @@ export interface Target {
 /** The options a report echoes (bench/run.ts BenchOptions). */
 export type BenchOptionsEcho = Pick<
   BenchOptions,
-  'changes' | 'parts' | 'sample' | 'handlers' | 'freshnessSeconds' | 'freshnessRate' | 'scheduleSeconds' | 'queryVersions' | 'seed' | 'configOverrides' | 'handlerNodeOptions' | 'dataApiLatencyMs'
+  'changes' | 'largeChanges' | 'parts' | 'sample' | 'handlers' | 'freshnessSeconds' | 'freshnessRate' | 'scheduleSeconds' | 'queryVersions' | 'seed' | 'configOverrides' | 'handlerNodeOptions' | 'dataApiLatencyMs'
 >;
 
 export interface BenchReport {
@@ -42,6 +43,7 @@ export interface BenchReport {
   readonly ratios?: { readonly pipelineToCopy: number; readonly pipelineToNaive: number; readonly pipelineToBatch: number };
   readonly freshness?: FreshnessResult;
   readonly query?: QueryResult;
+  readonly largeTransaction?: LargeTransactionResult;
   readonly targets: readonly Target[];
 }
 
@@ -79,6 +81,12 @@ export function evaluateTargets(r: Omit<BenchReport, 'targets'>): Target[] {
     const [worst, bytes] = peaks.reduce((a, x) => (x[1] > a[1] ? x : a));
     out.push({ name: 'peak RSS per handler', target: '≤ 256 MiB', measured: `${fmt(bytes / MiB)} MiB (${worst})`, status: status(bytes <= 256 * MiB) });
   } else out.push({ name: 'peak RSS per handler', target: '≤ 256 MiB', measured: '-', status: 'SKIP' });
+  const l = r.largeTransaction;
+  if (l) {
+    out.push({ name: 'large transaction: longest Data API call', target: '≤ 5 s (limit 45 s)', measured: `${fmt(l.longestCall.ms / 1000, 2)} s (${l.longestCall.operation})`, status: status(l.longestCall.ms <= 5_000) });
+    const peaks = Object.values(l.pipeline.memory).map((m) => m?.peakRssBytes ?? 0);
+    if (peaks.length > 0) out.push({ name: 'large transaction: peak RSS per handler', target: '≤ 256 MiB', measured: `${fmt(Math.max(...peaks) / MiB)} MiB`, status: status(Math.max(...peaks) <= 256 * MiB) });
+  } else out.push({ name: 'large transaction: longest Data API call', target: '≤ 5 s', measured: '-', status: 'SKIP' });
   const f = r.freshness;
   if (f) {
     out.push({
@@ -174,6 +182,19 @@ export function renderText(r: BenchReport): string {
       ),
     );
     if (r.ratios) out.push(`  pipeline/COPY ${fmt(r.ratios.pipelineToCopy, 3)}, pipeline/naive ${fmt(r.ratios.pipelineToNaive, 1)}, pipeline/batch ${fmt(r.ratios.pipelineToBatch, 2)}`);
+  }
+  const l = r.largeTransaction;
+  if (l) {
+    const lp = l.pipeline;
+    const peak = Object.entries(lp.memory).reduce<[string, number]>((a, [h, m]) => ((m?.peakRssBytes ?? 0) > a[1] ? [h, m?.peakRssBytes ?? 0] : a), ['-', 0]);
+    out.push('');
+    out.push(`Large transaction: one source transaction of ${fmt(l.transactionChanges)} changes among ${fmt(lp.changes - l.transactionChanges)} others, ${lp.executions} execution(s), ${lp.iterations} iteration(s)`);
+    out.push(`  ${fmt(lp.changesPerSecond)} changes/s end to end (${fmt(lp.wallSeconds, 1)} s); peak RSS ${fmt(peak[1] / MiB)} MiB (${peak[0]})`);
+    out.push(`  longest Data API call ${fmt(l.longestCall.ms / 1000, 2)} s (${l.longestCall.operation}); Data API limit 45 s`);
+    out.push(
+      `  baseline, the same rows appended by one statement (before spans): ${fmt(l.oneStatementMs / 1000, 2)} s; one span of ${fmt(l.spanRows)} rows: ${fmt(l.oneSpanMs / 1000, 2)} s` +
+        ` — longest call / one statement ${fmt(l.longestCall.ms / Math.max(l.oneStatementMs, 1), 3)}`,
+    );
   }
   const f = r.freshness;
   if (f) {

@@ -7,18 +7,21 @@ import { join } from 'node:path';
 import { measureBaselines } from './baselines';
 import { openBenchEnvironment, type BenchEnvironment } from './environment';
 import { measureFreshness } from './freshness';
+import { measureLargeTransaction } from './large-transaction';
 import { measurePipeline } from './pipeline';
 import { BenchDatabases, serverVersion } from './pg';
 import { measureQueries } from './query';
 import { evaluateTargets, machineInfo, renderSvg, renderText, type BenchReport } from './report';
 
-export const PARTS = ['pipeline', 'baselines', 'freshness', 'query'] as const;
+export const PARTS = ['pipeline', 'baselines', 'large', 'freshness', 'query'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
   /** PostgreSQL server URL (a database the user can CREATE DATABASE from). */
   readonly pgUrl: string;
   readonly changes: number;
+  /** Changes in the one source transaction of part `large`. */
+  readonly largeChanges: number;
   readonly parts: readonly Part[];
   /** Rows for the naive and batch baselines (sampled; their rate is extrapolated). */
   readonly sample: number;
@@ -58,6 +61,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     machine,
     options: {
       changes: opts.changes,
+      largeChanges: opts.largeChanges,
       parts: opts.parts,
       sample: opts.sample,
       handlers: opts.handlers,
@@ -99,6 +103,22 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         await dbs.dropAll();
         await rm(join(work, 'copy'), { recursive: true, force: true });
         await rm(join(work, 'pipe'), { recursive: true, force: true });
+      }
+    }
+    if (has('large')) {
+      const be = await open('large');
+      try {
+        const largeTransaction = await measureLargeTransaction(be, {
+          changes: opts.largeChanges,
+          seed: opts.seed + 2,
+          handlers: opts.handlers,
+          ...(opts.handlerNodeOptions ? { handlerNodeOptions: opts.handlerNodeOptions } : {}),
+        });
+        report = { ...report, largeTransaction };
+      } finally {
+        await be.env.close();
+        await dbs.dropAll();
+        await rm(join(work, 'large'), { recursive: true, force: true });
       }
     }
     if (has('freshness')) {

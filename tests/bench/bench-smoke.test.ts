@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { parseArgs } from '../../bench/main';
-import { runBench } from '../../bench/run';
+import { renderText, runBench } from '../../bench/run';
 import type { BenchReport } from '../../bench/report';
 
 const PG_URL = process.env['CDC_LEDGER_TEST_PG_URL'];
@@ -55,6 +55,7 @@ describeWithPg(PG_URL ? 'npm run bench (smoke, PostgreSQL)' : 'npm run bench (sm
       ...parseArgs([]),
       pgUrl: url,
       changes: 3000,
+      largeChanges: 60_000,
       sample: 300,
       freshnessSeconds: 6,
       freshnessRate: 200,
@@ -123,6 +124,23 @@ describeWithPg(PG_URL ? 'npm run bench (smoke, PostgreSQL)' : 'npm run bench (sm
     expect(report.ratios?.pipelineToCopy).toBeCloseTo(p.changesPerSecond / b.copy.changesPerSecond, 9);
   });
 
+  it('large transaction: every change committed, the longest call and the one-statement baseline measured', () => {
+    const l = report.largeTransaction;
+    if (!l) throw new Error('no large part');
+    expect(l.transactionChanges).toBe(60_000);
+    const c = l.pipeline.counts;
+    expect(c.accepted + c.rejected).toBe(l.pipeline.changes);
+    expect(c.appended).toBe(c.accepted);
+    expect(c.ledgerRows).toBe(c.appended);
+    expect(c.byTable['dbo_inventory_history']).toBeGreaterThanOrEqual(60_000);
+    expect(l.longestCall.ms).toBeGreaterThan(0);
+    expect(l.longestCall.ms).toBe(l.pipeline.dataApi.longest.ms);
+    expect(l.oneStatementMs).toBeGreaterThan(0);
+    expect(l.oneSpanMs).toBeGreaterThan(0);
+    expect(l.spanRows).toBe(50_000);
+    expect(renderText(report)).toMatch(/Large transaction: one source transaction of 60,000 changes/);
+  });
+
   it('freshness: every change of the sustained load reached the ledger', () => {
     const f = report.freshness;
     if (!f) throw new Error('no freshness part');
@@ -149,6 +167,8 @@ describeWithPg(PG_URL ? 'npm run bench (smoke, PostgreSQL)' : 'npm run bench (sm
       'end to end vs COPY',
       'end to end vs naive',
       'peak RSS per handler',
+      'large transaction: longest Data API call',
+      'large transaction: peak RSS per handler',
       'p95 source-commit-to-ledger lag',
       'one key: history',
       'one key: as_of',
