@@ -7,6 +7,7 @@ import { createTestDatabase } from '../../local/db/open';
 import { openDatabase } from '../../local/db/open';
 import { createRole, MIGRATOR_ROLE, OWNER_ROLE, READER_ROLE, WRITER_ROLE } from '../../lib/ledger/enforcement';
 import { PG_URL } from '../local/db-backends';
+import { captureCliOutput } from '../cli/capture-output';
 
 /**
  * A ledger written by the code before hash version 2 (tests/fixtures/ledger-v1: its README says how it
@@ -24,7 +25,7 @@ describe.each(backends)('a ledger from before hash version 2, on $kind', (where)
   let dir: string;
   let urls: string[] = [];
   const drops: (() => Promise<void>)[] = [];
-  let out: string[];
+  const output = captureCliOutput();
   const cli = (...args: string[]): Promise<number> => main([...args, '--data-dir', dir, ...urls]);
 
   const restore = async (name: 'source' | 'target', file: string): Promise<string | undefined> => {
@@ -55,13 +56,6 @@ describe.each(backends)('a ledger from before hash version 2, on $kind', (where)
     for (const d of drops) await d();
     rmSync(dir, { recursive: true, force: true });
   });
-  beforeEach(() => {
-    out = [];
-    jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-    jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-    jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  });
-  afterEach(() => jest.restoreAllMocks());
 
   const query = async (sql: string): Promise<string[][]> => {
     const target = urls[1];
@@ -76,12 +70,12 @@ describe.each(backends)('a ledger from before hash version 2, on $kind', (where)
   it('is refused until migrated, then verifies as it was written, without a row rewritten', async () => {
     // verify and run refuse a ledger whose migrations are not applied, naming the command that fixes it
     expect(await cli('ledger', 'verify')).toBe(1);
-    expect(out.join('\n')).toMatch(/LedgerNotReadyError: .*migrations 16 are not applied\): run `cdc-ledger migrate` first/);
+    expect(output.text()).toMatch(/LedgerNotReadyError: .*migrations 16 are not applied\): run `cdc-ledger migrate` first/);
     const before = await query(`SELECT count(*), encode(sha256(string_agg(_chain_hash, ''::bytea ORDER BY _seq)), 'hex') FROM ledger.dbo_inventory_history`);
 
-    out = [];
+    output.clear();
     expect(await cli('migrate')).toBe(0);
-    expect(out.join('\n')).toMatch(/add _command_id to ledger\.dbo_inventory_history/);
+    expect(output.text()).toMatch(/add _command_id to ledger\.dbo_inventory_history/);
     // each table: version 1 for the rows it had, version 2 from its next _seq
     const versions = await query(`SELECT capture_instance, version::text, from_seq::text FROM ledger.hash_versions ORDER BY 1, 2`);
     expect(versions).toEqual(
@@ -95,17 +89,17 @@ describe.each(backends)('a ledger from before hash version 2, on $kind', (where)
     expect(await query(`SELECT count(*), encode(sha256(string_agg(_chain_hash, ''::bytea ORDER BY _seq)), 'hex') FROM ledger.dbo_inventory_history`)).toEqual(before);
     expect(await query(`SELECT count(*) FROM ledger.dbo_inventory_history WHERE _command_id IS NOT NULL`)).toEqual([['0']]);
 
-    out = [];
+    output.clear();
     expect(await cli('ledger', 'verify')).toBe(0);
-    expect(out.join('\n')).toMatch(/ledger verified: 550 rows/);
+    expect(output.text()).toMatch(/ledger verified: 550 rows/);
   });
 
   it('appends version 2 rows after the version 1 rows, and the whole chain verifies', async () => {
     expect(await cli('source', 'simulate', '--changes', '300', '--seed', '9')).toBe(0);
     expect(await cli('run')).toBe(0);
-    out = [];
+    output.clear();
     expect(await cli('ledger', 'verify')).toBe(0);
-    expect(out.join('\n')).toMatch(/ledger verified: 850 rows/);
+    expect(output.text()).toMatch(/ledger verified: 850 rows/);
     // the new rows carry their command id; the digests of the new run say version 2
     const inv = await query(`SELECT (_seq > ${V1_ROWS.dbo_Inventory})::text, count(*)::text, count(_command_id)::text FROM ledger.dbo_inventory_history GROUP BY 1 ORDER BY 1`);
     expect(inv[0]).toEqual(['false', String(V1_ROWS.dbo_Inventory), '0']);
@@ -122,9 +116,9 @@ describe.each(backends)('a ledger from before hash version 2, on $kind', (where)
     } finally {
       await driver.close();
     }
-    out = [];
+    output.clear();
     expect(await cli('ledger', 'verify', '--table', 'dbo_Inventory')).toBe(1);
-    const text = out.join('\n');
+    const text = output.text();
     expect(text).toMatch(new RegExp(`first bad row _seq ${V1_ROWS.dbo_Inventory + 1}\\b`));
     expect(text).toMatch(/hash version 1/);
   });
