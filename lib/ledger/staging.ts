@@ -123,3 +123,24 @@ export async function readStagedChunksPaged(
   for (const row of r.rows) staged.push({ chunk: Number(row.chunk), rows: Number(row.rows), contentHash: '', firstLsn: '', lastLsn: '' });
   return staged;
 }
+
+/**
+ * Deletes one attempt's staging of a table — one batch (`iteration` given: Commit) or every batch
+ * of the attempt (Compensate) — at most STATEMENT_ROWS rows per statement, until none is left.
+ * Returns the rows deleted.
+ */
+export async function deleteStaged(
+  db: Pick<LedgerTx, 'execute'>,
+  t: ResolvedTable,
+  staged: { readonly runId: string; readonly attempt: number; readonly iteration?: number },
+): Promise<number> {
+  const stage = qualified('ledger_stage', t.stageTable);
+  const batch = staged.iteration === undefined ? '' : ' AND _iteration = :iteration';
+  const sql = `DELETE FROM ${stage} WHERE ctid IN (SELECT ctid FROM ${stage} WHERE _run_id = :runId AND _attempt = :attempt${batch} LIMIT :limit)`;
+  let rows = 0;
+  for (;;) {
+    const r = await db.execute(sql, { ...staged, limit: STATEMENT_ROWS });
+    rows += r.updated;
+    if (r.updated < STATEMENT_ROWS) return rows;
+  }
+}

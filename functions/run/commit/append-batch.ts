@@ -5,8 +5,8 @@ import { assertHashVersion } from '../../../lib/ledger/hash-versions';
 import { WINDOW_COVERAGE_SQL } from '../../../lib/ledger/quarantine-coverage';
 import { CHANGE_ORDER_NAME, compareChange, positionText, type ChangePosition } from '../../../lib/ledger/change-order';
 import { GENESIS_CHAIN_HEAD, HASH_VERSION } from '../../../lib/ledger/row-hash';
-import { chunkSpans, STATEMENT_ROWS, type StagedBatch } from '../../../lib/ledger/staging';
-import { appendedSpanSql, appendSql, clearStageRestSql, clearStageSpanSql, headSql } from './commit-sql';
+import { chunkSpans, deleteStaged, type StagedBatch } from '../../../lib/ledger/staging';
+import { appendedSpanSql, appendSql, headSql } from './commit-sql';
 
 export interface Appended {
   readonly rows: number;
@@ -127,16 +127,7 @@ export async function appendBatch(tx: LedgerTx, table: ResolvedTable, batch: Sta
       quarantineHash: w ? String(quarantine.quarantine_hash ?? '') : null,
     },
   );
-  await clearStaged(tx, table, batch, chunks);
+  await deleteStaged(tx, table, { runId: batch.runId, iteration: batch.iteration, attempt: batch.attempt });
   return appended;
 }
 
-/** Clears a batch's staging: span by span, then whatever else it holds, STATEMENT_ROWS rows per statement. */
-export async function clearStaged(tx: Pick<LedgerTx, 'execute'>, table: ResolvedTable, batch: StagedBatch, chunks: readonly ChunkRows[]): Promise<void> {
-  const staged = { runId: batch.runId, iteration: batch.iteration, attempt: batch.attempt };
-  for (const span of chunkSpans(chunks)) await tx.execute(clearStageSpanSql(table), { ...staged, firstChunk: span.first, lastChunk: span.last });
-  for (;;) {
-    const r = await tx.execute(clearStageRestSql(table), { ...staged, limit: STATEMENT_ROWS });
-    if (r.updated < STATEMENT_ROWS) return;
-  }
-}

@@ -8,10 +8,10 @@ import { NO_FAULTS, type Faults } from '../../../lib/faults';
 import { publishDigestRecord, republishUnpublished } from '../../../lib/ledger/republish';
 import { byTable, partsInOrder } from '../../../lib/pipeline/batch';
 import type { BatchInput, CommitOutput, Switchover, TableDigest, TableResult } from '../../../lib/pipeline/state';
-import { appendBatch, clearStaged, type Appended, type CommitWindow } from './append-batch';
+import { appendBatch, type Appended, type CommitWindow } from './append-batch';
 import { provenRows, stagingProblems, type ProvenChunk } from './commit-proof';
 import { holdsLease } from '../lease';
-import { readStagedChunksPaged, type StagedBatch } from '../../../lib/ledger/staging';
+import { deleteStaged, readStagedChunksPaged, type StagedBatch } from '../../../lib/ledger/staging';
 import { LOCK_SQL } from './commit-sql';
 
 type Batch = StagedBatch;
@@ -21,14 +21,14 @@ function str(v: unknown): string | null {
 }
 
 /** The digest an earlier attempt of this batch wrote (its staging, re-filled by a re-run Load, is cleared). */
-async function alreadyCommitted(tx: LedgerTx, table: ResolvedTable, batch: Batch, watermark: string | null, proven: readonly ProvenChunk[]): Promise<TableDigest> {
+async function alreadyCommitted(tx: LedgerTx, table: ResolvedTable, batch: Batch, watermark: string | null): Promise<TableDigest> {
   const d = await tx.execute(
     `SELECT rows, encode(first_lsn, 'hex') AS first_lsn, encode(last_lsn, 'hex') AS last_lsn, encode(chain_head, 'hex') AS chain_head
        FROM ledger.digests WHERE run_id = :runId AND iteration = :iteration AND capture_instance = :ci`,
     { runId: batch.runId, iteration: batch.iteration, ci: table.captureInstance },
   );
   const row = d.rows[0];
-  await clearStaged(tx, table, batch, proven);
+  await deleteStaged(tx, table, { runId: batch.runId, iteration: batch.iteration, attempt: batch.attempt });
   return { captureInstance: table.captureInstance, rows: Number(row?.rows ?? 0), firstLsn: str(row?.first_lsn), lastLsn: str(row?.last_lsn), chainHead: str(row?.chain_head), watermark };
 }
 
@@ -51,7 +51,7 @@ async function commitSnapshotRanges(tx: LedgerTx, table: ResolvedTable, batch: B
     runId: batch.runId,
     iteration: batch.iteration,
   });
-  if (Number(done.rows[0]?.n ?? 0) > 0) return alreadyCommitted(tx, table, batch, watermark, proven);
+  if (Number(done.rows[0]?.n ?? 0) > 0) return alreadyCommitted(tx, table, batch, watermark);
   if (watermark !== null) {
     throw new VerificationError(`${ci}: run ${batch.runId} staged snapshot ranges, but the table already has a watermark (0x${watermark}): its snapshot was completed by another run. This run's staging is discarded by compensation.`);
   }
@@ -138,7 +138,7 @@ export async function commitTable(
     const parts = partsInOrder(results);
     const last: TableResult = parts[parts.length - 1] ?? first;
     const window = { ...first.window, toLsn: last.window.toLsn };
-    if (watermark === window.toLsn && watermark !== window.afterLsn) return alreadyCommitted(tx, table, batch, watermark, proven);
+    if (watermark === window.toLsn && watermark !== window.afterLsn) return alreadyCommitted(tx, table, batch, watermark);
     if (watermark !== window.afterLsn) {
       throw new VerificationError(
         `${ci}: cannot commit run ${input.runId}: the watermark is 0x${watermark ?? 'none'} but the batch was planned after 0x${window.afterLsn ?? 'none'}; ` +

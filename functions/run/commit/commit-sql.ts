@@ -67,20 +67,3 @@ export function appendedSpanSql(t: ResolvedTable): string {
  * Parameter: :ci.
  */
 export const LOCK_SQL = `SELECT 1 FROM ledger.capture_instances WHERE capture_instance = :ci FOR UPDATE`;
-
-/** Clears one span of a batch's staging. Parameters: :runId, :iteration, :attempt, :firstChunk, :lastChunk. */
-export function clearStageSpanSql(t: ResolvedTable): string {
-  return `DELETE FROM ${qualified('ledger_stage', t.stageTable)} WHERE _run_id = :runId AND _iteration = :iteration AND _attempt = :attempt AND _chunk BETWEEN :firstChunk AND :lastChunk`;
-}
-
-/**
- * Clears what is left of a batch's staging after its spans were cleared, at most STATEMENT_ROWS
- * rows per statement (run until it deletes none). Parameters: :runId, :iteration, :attempt, :limit.
- */
-export function clearStageRestSql(t: ResolvedTable): string {
-  const stage = qualified('ledger_stage', t.stageTable);
-  return (
-    `DELETE FROM ${stage} WHERE ctid IN (SELECT ctid FROM ${stage} ` +
-    `WHERE _run_id = :runId AND _iteration = :iteration AND _attempt = :attempt LIMIT :limit)`
-  );
-}

@@ -2,8 +2,7 @@ import type { PipelineConfig } from '../../../lib/config/resolve';
 import type { LedgerDb } from '../../../lib/data-api/client';
 import { json } from '../../../lib/data-api/params';
 import type { CompensateInput, CompensateOutput } from '../../../lib/pipeline/state';
-import { STATEMENT_ROWS } from '../../../lib/ledger/staging';
-import { qualified } from '../../../lib/sql/ident';
+import { deleteStaged } from '../../../lib/ledger/staging';
 import { releaseLease } from '../lease';
 
 type Action = CompensateOutput['actions'][number];
@@ -53,16 +52,7 @@ export async function compensateRun(db: LedgerDb, config: PipelineConfig, input:
   for (const t of config.tables) {
     // only this attempt's: a twin or a later attempt of the same run keeps its staging (fencing)
     // at most STATEMENT_ROWS rows per statement (a 2,000,000-row staging is 40 statements, each well under the 45 s limit)
-    const stage = qualified('ledger_stage', t.stageTable);
-    let rows = 0;
-    for (;;) {
-      const r = await db.execute(
-        `DELETE FROM ${stage} WHERE ctid IN (SELECT ctid FROM ${stage} WHERE _run_id = :runId AND _attempt = :attempt LIMIT :limit)`,
-        { runId: input.runId, attempt: input.redriveCount, limit: STATEMENT_ROWS },
-      );
-      rows += r.updated;
-      if (r.updated < STATEMENT_ROWS) break;
-    }
+    const rows = await deleteStaged(db, t, { runId: input.runId, attempt: input.redriveCount });
     actions.push({ action: 'discard-staged-rows', detail: { captureInstance: t.captureInstance, rows } });
   }
   const held = await releaseLease(db, input);
